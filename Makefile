@@ -1,0 +1,187 @@
+# dcmmcm: plain GNU make. Targets: all, check, check-asan, check-valgrind, install, uninstall,
+# clean, deps. Respects CC, CXX, CFLAGS, CXXFLAGS, LDFLAGS, PREFIX, DESTDIR; V=1 shows commands;
+# BUILD=dir puts every output under dir (default build/).
+
+VERSION   := 0.1.0
+SOVERSION := 0
+
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR      ?=
+
+BUILD    ?= build
+CFLAGS   ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+LDFLAGS  ?=
+# Extra flags for every compile and link (check-asan sets the sanitizers here).
+SAN      ?=
+
+ifeq ($(origin CC),default)
+CC := cc
+endif
+ifeq ($(origin CXX),default)
+CXX := c++
+endif
+
+ifneq ($(V),1)
+Q := @
+endif
+
+WARN        := -Wall -Wextra -Werror
+CPPFLAGS_ALL := -Iinclude -Ilib -D_DEFAULT_SOURCE -DMCM_BUILDING_LIBRARY
+C_ALL       := -std=c11 $(WARN) -fPIC -fvisibility=hidden $(CPPFLAGS_ALL) $(CFLAGS) $(SAN)
+CXX_ALL     := -std=c++17 $(WARN) -fPIC -fvisibility=hidden -fvisibility-inlines-hidden $(CPPFLAGS_ALL) \
+               $(CXXFLAGS) $(SAN)
+
+# DCMTK's Debian dcmtk.pc names sndfile in Requires.private, so pkg-config cannot be asked for it
+# without libsndfile1-dev: its headers are in the default path and these are its libraries.
+DCMTK_LIBS := -ldcmnet -ldcmdata -loflog -lofstd
+LIBS       := $(DCMTK_LIBS) -lsqlite3 -lpthread
+
+LIB_C_SRC   := $(sort $(wildcard lib/*.c lib/media/*.c))
+LIB_CXX_SRC := $(sort $(wildcard lib/dcmtk/*.cc))
+LIB_OBJ     := $(LIB_C_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRC:%.cc=$(BUILD)/obj/%.o)
+
+STATIC_LIB := $(BUILD)/libdcmmcm.a
+SHARED_LIB := $(BUILD)/libdcmmcm.so.$(VERSION)
+SONAME     := libdcmmcm.so.$(SOVERSION)
+
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
+
+# Tests: one Check runner. tests/suite_NAME.c defines Suite *mcm_suite_NAME(void); every other
+# tests/*.c and tests/*.cc is shared test code linked into the runner.
+SUITE_SRC   := $(sort $(wildcard tests/suite_*.c))
+SUITE_NAMES := $(patsubst tests/suite_%.c,%,$(SUITE_SRC))
+TEST_C_SRC  := $(filter-out $(SUITE_SRC),$(sort $(wildcard tests/*.c))) $(SUITE_SRC)
+TEST_CXX_SRC := $(sort $(wildcard tests/*.cc))
+TEST_OBJ    := $(TEST_C_SRC:%.c=$(BUILD)/obj/%.o) $(TEST_CXX_SRC:%.cc=$(BUILD)/obj/%.o)
+TEST_RUNNER := $(BUILD)/tests/check_dcmmcm
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+TEST_DEFS    = -DMCM_BUILD_DIR='"$(abspath $(BUILD))"' -DMCM_SOURCE_DIR='"$(abspath .)"' -I$(BUILD)/tests
+
+.PHONY: all deps check check-asan check-valgrind check-exports check-headers check-man check-install \
+        install uninstall clean examples test-runner
+
+all: deps $(STATIC_LIB) $(SHARED_LIB) $(EXAMPLES)
+
+deps:
+	$(Q)build-aux/deps.sh build
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(C_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) $(CXX_ALL) -MMD -MP -c -o $@ $<
+
+$(STATIC_LIB): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJ) build-aux/exports.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=build-aux/exports.map -Wl,--no-undefined \
+	    $(SAN) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
+	$(Q)ln -sf libdcmmcm.so.$(VERSION) $(BUILD)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(BUILD)/libdcmmcm.so
+
+# The example tools link only the public API, against the static library.
+$(BUILD)/%: examples/%.c $(STATIC_LIB)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) -std=c11 $(WARN) -Iinclude -D_DEFAULT_SOURCE $(CFLAGS) $(SAN) -o $@.o -c $<
+	$(Q)$(CXX) $(SAN) $(LDFLAGS) -o $@ $@.o $(STATIC_LIB) $(LIBS)
+
+examples: $(EXAMPLES)
+
+$(BUILD)/tests/suites.h: $(SUITE_SRC)
+	@mkdir -p $(dir $@)
+	$(Q)for s in $(SUITE_NAMES); do echo "MCM_SUITE($$s)"; done > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/tests/%.o: tests/%.c $(BUILD)/tests/suites.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=c11 $(WARN) -Iinclude -Ilib -D_DEFAULT_SOURCE $(TEST_DEFS) $(CHECK_CFLAGS) $(CFLAGS) $(SAN) \
+	    -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/tests/%.o: tests/%.cc
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) -std=c++17 $(WARN) -Iinclude -Ilib $(TEST_DEFS) $(CXXFLAGS) $(SAN) -MMD -MP -c -o $@ $<
+
+$(TEST_RUNNER): $(TEST_OBJ) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CXX) $(SAN) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC_LIB) $(CHECK_LIBS) $(LIBS)
+
+test-runner: $(TEST_RUNNER)
+
+check-exports: $(SHARED_LIB)
+	$(Q)build-aux/check-exports.sh $(SHARED_LIB)
+
+check-headers:
+	$(Q)CC="$(CC)" CXX="$(CXX)" build-aux/check-headers.sh $(BUILD)
+
+check-man: $(SHARED_LIB)
+	$(Q)build-aux/check-man.sh $(SHARED_LIB)
+
+check-install: $(SHARED_LIB)
+	$(Q)MAKE="$(MAKE)" CC="$(CC)" build-aux/check-install.sh $(BUILD)
+
+# The Check runner comes last, so that make check ends with Check's own summary line.
+check: all
+	$(Q)build-aux/deps.sh check
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) check-exports check-headers check-man check-install test-runner
+	$(Q)cd $(BUILD) && ./tests/check_dcmmcm
+
+check-asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=all" all test-runner
+	$(Q)cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ./tests/check_dcmmcm
+
+check-valgrind: all test-runner
+	$(Q)build-aux/deps.sh valgrind
+	$(Q)cd $(BUILD) && CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 MCM_UNDER_VALGRIND=1 valgrind --quiet --error-exitcode=99 \
+	    --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	    --suppressions=../build-aux/valgrind.supp ./tests/check_dcmmcm
+
+$(BUILD)/dcmmcm.pc: pkgconfig/dcmmcm.pc.in Makefile
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@DCMTK_LIBS@|$(DCMTK_LIBS)|g' $< > $@
+
+install: all $(BUILD)/dcmmcm.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/dcmmcm $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BINDIR)
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libdcmmcm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdcmmcm.so
+	install -m 644 include/dcmmcm.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 include/dcmmcm/*.h $(DESTDIR)$(INCLUDEDIR)/dcmmcm/
+	install -m 644 $(BUILD)/dcmmcm.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	$(if $(wildcard man/man1/*.1),install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(EXAMPLES),install -m 755 $(EXAMPLES) $(DESTDIR)$(BINDIR)/)
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libdcmmcm.a $(DESTDIR)$(LIBDIR)/libdcmmcm.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libdcmmcm.so
+	rm -f $(DESTDIR)$(INCLUDEDIR)/dcmmcm.h $(DESTDIR)$(PKGCONFIGDIR)/dcmmcm.pc
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/dcmmcm
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/man3/*.3)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/man1/*.1)))
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(EXAMPLES)))
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

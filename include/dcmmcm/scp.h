@@ -1,0 +1,165 @@
+/*
+ * dcmmcm/scp.h: the Media Creation Management SCP: a media creation device on the network.
+ *
+ * The SCP accepts Verification, every storage SOP class (C-STORE into its instance store) and
+ * Media Creation Management (N-CREATE, N-ACTION Initiate/Cancel, N-GET). Jobs live in a durable
+ * SQLite job store: a job acknowledged by N-CREATE or Initiate is committed before the reply
+ * leaves, and a restarted SCP on the same database answers for every job. Media workers take
+ * PENDING jobs by Request Priority then arrival and call the application's write_media callback.
+ * The library alone changes job state; callbacks report through the mcm_media_context.
+ *
+ * Threads: mcm_scp_run() accepts associations on the calling thread and serves each on a thread
+ * of its own (at most max_associations); media_workers threads write media. Callbacks run on
+ * those threads and must be thread-safe.
+ *
+ * TCP: as for the SCU (scu.h), TCP_NODELAY and TCP_QUICKACK on every accepted socket unless
+ * tcp_tuning is 0.
+ */
+#ifndef DCMMCM_SCP_H
+#define DCMMCM_SCP_H
+
+#include "common.h"
+#include "status.h"
+#include "request.h"
+#include "job.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Operations an authorise callback is asked about. */
+typedef enum mcm_scp_operation {
+    MCM_SCP_ECHO = 0,
+    MCM_SCP_STORE = 1,
+    MCM_SCP_CREATE = 2,
+    MCM_SCP_INITIATE = 3,
+    MCM_SCP_CANCEL = 4,
+    MCM_SCP_GET = 5
+} mcm_scp_operation;
+
+/* "C-ECHO", "C-STORE", "N-CREATE", "N-ACTION Initiate", "N-ACTION Cancel", "N-GET". */
+MCM_EXTERN const char *mcm_scp_operation_name(mcm_scp_operation op);
+
+/* Return 0 to allow op by the peer calling_ae_title, non-zero to refuse it with 0124 (Refused:
+ * Not authorized). job is the instance concerned (for CREATE: the job about to be created, IDLE),
+ * or NULL for ECHO and STORE. */
+typedef int (*mcm_authorize_fn)(const char *calling_ae_title, mcm_scp_operation op, const mcm_job *job,
+                                void *user);
+
+/* One referenced instance as the media writer receives it, in Referenced SOP Sequence order. */
+typedef struct mcm_instance {
+    const char *sop_class_uid;
+    const char *sop_instance_uid;
+    const char *transfer_syntax_uid;   /* as stored */
+    const char *path;                  /* the stored Part 10 file */
+    const char *profile;               /* Requested Media Application Profile, or the SCP's default */
+    uint64_t size;                     /* bytes */
+} mcm_instance;
+
+/* The handle through which a media writer reports; valid only during its write_media call. */
+typedef struct mcm_media_context mcm_media_context;
+
+/* Write the media of job. instances are the referenced instances, all present with the right SOP
+ * class (the library has checked, and failed the job itself otherwise). Return 0 when done: the
+ * job becomes DONE, unless the writer called mcm_media_fail() (FAILURE) or mcm_media_defer()
+ * (back to PENDING, retried later). A non-zero return without either makes the job FAILURE with
+ * MCD_FAILURE. Runs on a media worker thread. */
+typedef int (*mcm_write_media_fn)(const mcm_job *job, const mcm_instance *instances, size_t count,
+                                  mcm_media_context *ctx, void *user);
+
+/* Report progress: volume of volumes (logged; N-GET shows CREATING meanwhile). */
+MCM_EXTERN void mcm_media_progress(mcm_media_context *ctx, unsigned volume, unsigned volumes);
+/* Record a volume actually written (a Referenced Storage Media Sequence item). */
+MCM_EXTERN int mcm_media_add_volume(mcm_media_context *ctx, const char *fileset_id, const char *fileset_uid);
+/* Set Total Number of Pieces of Media Created (digest A13: copies x volumes). */
+MCM_EXTERN int mcm_media_set_pieces(mcm_media_context *ctx, unsigned pieces);
+/* Record a Failed SOP Sequence item for instances[index] with a Failure Reason (MCM_FAILURE_*)
+ * and its Failure Attributes (may be NULL/0). */
+MCM_EXTERN int mcm_media_fail_instance(mcm_media_context *ctx, size_t index, uint16_t failure_reason,
+                                       const uint32_t *failure_attributes, size_t failure_attribute_count);
+/* End the job as FAILURE with Execution Status Info term (NULL: PROC_FAILURE) and a log message.
+ * MCM_EINVAL if term is not legal with FAILURE. */
+MCM_EXTERN int mcm_media_fail(mcm_media_context *ctx, const char *term, const char *message);
+/* A transient problem: the job goes back to PENDING with term (NULL: MCD_BUSY) and is retried
+ * after retry_seconds. MCM_EINVAL if term is not legal with PENDING. */
+MCM_EXTERN int mcm_media_defer(mcm_media_context *ctx, const char *term, unsigned retry_seconds);
+/* Non-zero when the writer should stop as soon as it can: the job was cancelled or the SCP is
+ * stopping. Poll it between files. Work stopped for a stop goes back to PENDING. */
+MCM_EXTERN int mcm_media_should_stop(const mcm_media_context *ctx);
+/* Declare whether a Cancel may interrupt the job now (default 1). With 0, Cancel gets C202. */
+MCM_EXTERN void mcm_media_set_interruptible(mcm_media_context *ctx, int interruptible);
+
+#define MCM_RETAIN_FOREVER (-1)
+
+#define MCM_SCP_OPTIONS_VERSION 1
+
+typedef struct mcm_scp_options {
+    unsigned int version;             /* MCM_SCP_OPTIONS_VERSION */
+    const char *bind_address;         /* IPv4 address to listen on; NULL: all */
+    uint16_t port;                    /* 0: a free port (see mcm_scp_port()) */
+    const char *ae_title;             /* ours; default "MCMSCP" */
+    const char *const *allowed_calling_ae_titles; /* empty: any peer */
+    size_t allowed_calling_ae_title_count;
+    int check_called_ae_title;        /* 1 (default): reject associations addressed to another AE title */
+    unsigned max_associations;        /* simultaneous; default 16; more are rejected (transient) */
+    int acse_timeout_seconds;         /* default 30 */
+    int dimse_timeout_seconds;        /* idle association: abort after this; default 300 */
+    uint32_t max_pdu;                 /* default 65536 */
+    const char *storage_dir;          /* received instances (created if missing); required */
+    const char *database_path;        /* SQLite job store (created if missing); required */
+    int64_t retention_idle_seconds;   /* IDLE jobs kept; default 86400; MCM_RETAIN_FOREVER */
+    int64_t retention_done_seconds;   /* DONE/FAILURE jobs kept; default 604800 */
+    int64_t retention_instance_seconds; /* received instances no live job references; default 604800 */
+    unsigned queue_limit;             /* live (IDLE/PENDING/CREATING) jobs; 0 = unlimited; more: 0213 */
+    unsigned media_workers;           /* default 1 */
+    unsigned max_copies;              /* Initiate Number of Copies above this: 0115; default 99 */
+    unsigned strict;                  /* MCM_VALIDATE_STRICT and friends, for N-CREATE */
+    int annex_c_details;              /* 1: only the status detail fields PS3.7 Annex C lists; 0 (default):
+                                       * also Error Comment and Offending Element on every failure */
+    const char *default_profile;      /* Requested Media Application Profile when absent; "STD-GEN-CD" */
+    int tcp_tuning;                   /* 1 (default): TCP_NODELAY + TCP_QUICKACK */
+    mcm_authorize_fn authorize;       /* NULL: allow everything */
+    mcm_write_media_fn write_media;   /* required */
+    mcm_log_fn log;                   /* NULL: silent */
+    mcm_log_level log_level;
+    void *user;                       /* passed to every callback */
+} mcm_scp_options;
+
+#define MCM_SCP_OPTIONS_INIT                                                                         \
+    { MCM_SCP_OPTIONS_VERSION, NULL, 0, "MCMSCP", NULL, 0, 1, 16, 30, 300, 65536, NULL, NULL, 86400,  \
+      604800, 604800, 0, 1, 99, 0, 0, "STD-GEN-CD", 1, NULL, NULL, NULL, MCM_LOG_INFO, NULL }
+
+/* Fill opts with the defaults (the same as MCM_SCP_OPTIONS_INIT). */
+MCM_EXTERN void mcm_scp_options_init(mcm_scp_options *opts);
+
+typedef struct mcm_scp mcm_scp;
+
+/* Create an SCP: checks the options, opens (or creates) the job store, puts jobs found CREATING
+ * back to PENDING, and binds the listening socket, so that mcm_scp_port() is known at once.
+ * Free it with mcm_scp_free(). */
+MCM_EXTERN int mcm_scp_new(mcm_scp **out, const mcm_scp_options *opts);
+
+/* The TCP port the SCP listens on. */
+MCM_EXTERN uint16_t mcm_scp_port(const mcm_scp *scp);
+
+/* Serve until mcm_scp_stop(): returns MCM_OK after a stop, once every association thread and
+ * media worker has finished (requests in flight are answered; a job being written finishes or
+ * goes back to PENDING). */
+MCM_EXTERN int mcm_scp_run(mcm_scp *scp);
+
+/* Ask mcm_scp_run() to return. Async-signal-safe and thread-safe; may be called before run. */
+MCM_EXTERN void mcm_scp_stop(mcm_scp *scp);
+
+/* A job's current state as the store holds it, in *out (free with mcm_job_free()). MCM_ENOTFOUND
+ * if there is no such job. Thread-safe. */
+MCM_EXTERN int mcm_scp_get_job(mcm_scp *scp, const char *instance_uid, mcm_job **out);
+
+/* Free the SCP (stopping it first if it is running on another thread is the caller's job:
+ * call mcm_scp_stop() and wait for mcm_scp_run() to return). NULL is ignored. */
+MCM_EXTERN void mcm_scp_free(mcm_scp *scp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * dcmmcm/scu.h: the Media Creation Management SCU: one association with a media creation device.
+ *
+ * Every call that exchanges a DIMSE message returns a local error code (MCM_OK if the exchange
+ * itself worked) and, separately, the peer's reply in an mcm_response: a DIMSE failure from the
+ * peer is MCM_OK with response->category == MCM_CATEGORY_FAILURE, never a local error.
+ *
+ * Thread safety: one mcm_scu is used by one thread at a time; distinct handles are independent.
+ *
+ * TCP: every socket the SCU opens has TCP_NODELAY and TCP_QUICKACK set (quick ACK re-armed around
+ * every read), so a round trip never waits for Nagle's algorithm or a delayed ACK whatever the
+ * peer does. Set tcp_tuning = 0 in the options to leave the sockets as the system makes them.
+ */
+#ifndef DCMMCM_SCU_H
+#define DCMMCM_SCU_H
+
+#include "common.h"
+#include "status.h"
+#include "request.h"
+#include "job.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* TLS settings (reserved: TLS is not built yet; a non-NULL tls in the options gives
+ * MCM_EUNSUPPORTED). */
+typedef struct mcm_tls_options {
+    unsigned int version;
+    const char *certificate_file;
+    const char *private_key_file;
+    const char *ca_file;
+    int verify_peer;
+} mcm_tls_options;
+
+#define MCM_SCU_OPTIONS_VERSION 1
+
+typedef struct mcm_scu_options {
+    unsigned int version;           /* MCM_SCU_OPTIONS_VERSION */
+    const char *peer_host;          /* host name or address of the SCP */
+    uint16_t peer_port;
+    const char *calling_ae_title;   /* ours; default "MCMSCU" */
+    const char *called_ae_title;    /* the SCP's; default "MCMSCP" */
+    int acse_timeout_seconds;       /* association negotiation and release; default 30 */
+    int dimse_timeout_seconds;      /* waiting for a DIMSE reply; 0 = block forever; default 60 */
+    uint32_t max_pdu;               /* maximum receive PDU; default 65536 (4096..131072) */
+    /* Storage contexts: the SOP classes and transfer syntaxes of these files (read from their
+     * meta headers) are proposed, each with explicit and implicit VR little endian too. */
+    const char *const *store_files;
+    size_t store_file_count;
+    /* Extra storage SOP classes to propose with explicit/implicit VR little endian. */
+    const char *const *store_sop_classes;
+    size_t store_sop_class_count;
+    int tcp_tuning;                 /* 1 (default): TCP_NODELAY + TCP_QUICKACK; 0: leave sockets alone */
+    const mcm_tls_options *tls;     /* NULL: plain TCP */
+    mcm_log_fn log;                 /* NULL: silent */
+    void *log_user;
+    mcm_log_level log_level;        /* most verbose level passed to log */
+} mcm_scu_options;
+
+#define MCM_SCU_OPTIONS_INIT                                                                        \
+    { MCM_SCU_OPTIONS_VERSION, NULL, 11112, "MCMSCU", "MCMSCP", 30, 60, 65536, NULL, 0, NULL, 0, 1, \
+      NULL, NULL, NULL, MCM_LOG_INFO }
+
+/* Fill opts with the defaults (the same as MCM_SCU_OPTIONS_INIT). */
+MCM_EXTERN void mcm_scu_options_init(mcm_scu_options *opts);
+
+typedef struct mcm_scu mcm_scu;
+
+/* Open an association with the SCP: proposes Verification, Media Creation Management and the
+ * storage contexts of the options. MCM_EREJECTED if the peer rejects it (reason in
+ * mcm_last_error()), MCM_ENET if it cannot be reached, MCM_ETIMEOUT. On success *out must be
+ * freed with mcm_scu_free(). */
+MCM_EXTERN int mcm_scu_connect(mcm_scu **out, const mcm_scu_options *opts);
+
+/* C-ECHO. */
+MCM_EXTERN int mcm_scu_echo(mcm_scu *scu, mcm_response *response);
+
+/* C-STORE of the DICOM file at path (Part 10 file, or a bare data set in a known syntax) in
+ * the best accepted transfer syntax: as stored if accepted, else converted losslessly to an
+ * accepted uncompressed syntax. MCM_ENOCONTEXT if the peer accepted no context for its SOP class,
+ * MCM_EDICOM if the file cannot be read. */
+MCM_EXTERN int mcm_scu_store_file(mcm_scu *scu, const char *path, mcm_response *response);
+
+/* N-CREATE of a Media Creation Management instance from request (copies and priority are not
+ * sent: they belong to Initiate). instance_uid may be NULL to let the SCP assign it. On a
+ * success reply, uid_out (65 bytes, may be NULL) receives the instance's UID: the SCP's answer,
+ * or instance_uid if the SCP did not echo it. */
+MCM_EXTERN int mcm_scu_create(mcm_scu *scu, const mcm_request *request, const char *instance_uid,
+                              char uid_out[MCM_UID_MAX + 1], mcm_response *response);
+
+/* N-ACTION Initiate Media Creation (Action Type ID 1). copies 0 and priority UNSET are omitted
+ * from the Action Information; with both omitted no data set is sent. copies < 0 is MCM_EINVAL;
+ * any positive value is sent as given (the SCP judges it). */
+MCM_EXTERN int mcm_scu_initiate(mcm_scu *scu, const char *instance_uid, int copies, mcm_priority priority,
+                                mcm_response *response);
+
+/* N-ACTION Cancel Media Creation (Action Type ID 2). */
+MCM_EXTERN int mcm_scu_cancel(mcm_scu *scu, const char *instance_uid, mcm_response *response);
+
+/* Any N-ACTION: action type and Action Information given as a request's attributes (NULL or an
+ * empty request: no data set). For tests and peers' private actions. */
+MCM_EXTERN int mcm_scu_action(mcm_scu *scu, const char *instance_uid, uint16_t action_type_id,
+                              const mcm_request *action_information, mcm_response *response);
+
+/* N-GET. tags/tag_count is the Attribute Identifier List (top-level tags); tag_count 0 sends no
+ * list, which asks for every attribute. On a Success or Warning reply *job_out (may be NULL)
+ * receives the returned attributes as a job (free with mcm_job_free()); otherwise it is NULL. */
+MCM_EXTERN int mcm_scu_get(mcm_scu *scu, const char *instance_uid, const uint32_t *tags, size_t tag_count,
+                           mcm_job **job_out, mcm_response *response);
+
+/* The tags mcm_scu_wait() asks for: Specific Character Set, Execution Status, Execution Status
+ * Info, Total Number of Pieces, Failed SOP Sequence, Referenced Storage Media Sequence. */
+MCM_EXTERN size_t mcm_scu_status_tags(const uint32_t **tags);
+
+/* Called after each poll of mcm_scu_wait() with the job as returned; return non-zero to stop
+ * waiting (mcm_scu_wait() then returns MCM_ECANCELED). */
+typedef int (*mcm_progress_fn)(const mcm_job *job, unsigned poll, void *user);
+
+#define MCM_WAIT_OPTIONS_VERSION 1
+typedef struct mcm_wait_options {
+    unsigned int version;
+    unsigned initial_interval_ms;   /* first pause between polls; default 200 */
+    unsigned max_interval_ms;       /* the pause doubles up to this; default 5000 */
+    unsigned timeout_ms;            /* give up after this; 0 = never; default 0 */
+    mcm_progress_fn progress;
+    void *progress_user;
+} mcm_wait_options;
+#define MCM_WAIT_OPTIONS_INIT { MCM_WAIT_OPTIONS_VERSION, 200, 5000, 0, NULL, NULL }
+
+/* Poll with N-GET (the status tags) until Execution Status is DONE or FAILURE: MCM_OK with the
+ * final job in *job_out (may be NULL). A non-success N-GET reply (e.g. 0112 after a cancel or purge
+ * elsewhere, digest A19) returns MCM_OK with that reply in response and *job_out NULL: check
+ * response->status. MCM_ETIMEOUT after timeout_ms. opts may be NULL for the defaults. */
+MCM_EXTERN int mcm_scu_wait(mcm_scu *scu, const char *instance_uid, const mcm_wait_options *opts,
+                            mcm_job **job_out, mcm_response *response);
+
+/* Release the association (A-RELEASE). The handle can then only be freed. */
+MCM_EXTERN int mcm_scu_release(mcm_scu *scu);
+/* Abort the association (A-ABORT). The handle can then only be freed. */
+MCM_EXTERN int mcm_scu_abort(mcm_scu *scu);
+/* Free the handle; an association still open is released first. NULL is ignored. */
+MCM_EXTERN void mcm_scu_free(mcm_scu *scu);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * lib/log.h: internal access to the process-wide log handler (lib/log.c).
+ */
+#ifndef MCM_LIB_LOG_H
+#define MCM_LIB_LOG_H
+
+#include "dcmmcm/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Store the handler (called by mcm_log_set_handler()). */
+void mcm_log_store_handler(mcm_log_fn fn, void *user, mcm_log_level max_level);
+/* Pass one line to the handler if one is set and level is wanted. */
+void mcm_log_emit(mcm_log_level level, const char *message);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
