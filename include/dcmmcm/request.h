@@ -145,6 +145,9 @@ MCM_EXTERN int mcm_request_validate(const mcm_request *request, unsigned flags, 
  * other characters become '_' (digest A8). out must hold 17 bytes. Returns out. */
 MCM_EXTERN char *mcm_fileset_id_sanitize(const char *fileset_id, char out[17]);
 
+/* A new UID "2.25.<random 128-bit UUID as decimal>" (PS3.5 B.2) in out (65 bytes). */
+MCM_EXTERN int mcm_uid_generate(char out[MCM_UID_MAX + 1]);
+
 /* 1 if uid is a valid UID (PS3.5 9.1: digits and dots, no empty component, no leading zero in a
  * component of more than one digit, at most 64 characters), else 0. */
 MCM_EXTERN int mcm_uid_is_valid(const char *uid);
