@@ -210,9 +210,15 @@ static const char *const charset_terms[] = {
     "ISO 2022 IR 203", "ISO 2022 IR 13", "ISO 2022 IR 166", "ISO 2022 IR 87", "ISO 2022 IR 159",
     "ISO 2022 IR 149", "ISO 2022 IR 58", NULL};
 
+/* The multi-byte code extensions: never value 1, which is the single-byte set in G0 (PS3.3 Table
+ * C.12-4 describes them "for value 2 to value n"). */
+static const char *const multibyte_extension_terms[] = {"ISO 2022 IR 87", "ISO 2022 IR 159", "ISO 2022 IR 149",
+                                                        "ISO 2022 IR 58", NULL};
+
 static int check_charset(const char *value, size_t length, char *why, size_t why_size)
 {
     size_t start = 0;
+    int multi_valued = memchr(value, '\\', length) != NULL;
     for (size_t i = 0, n = 0; i <= length; i++) {
         if (i < length && value[i] != '\\')
             continue;
@@ -229,6 +235,12 @@ static int check_charset(const char *value, size_t length, char *why, size_t why
         /* Only the first value may be empty (default repertoire, PS3.3 C.12.1.1.2). */
         if (len == 0 ? n > 0 : !one_of(v, len, charset_terms))
             return reason(why, why_size, "unknown character set term");
+        /* With more than one value, code extensions are in use and every term is an ISO 2022 one;
+         * the terms without code extensions (ISO_IR nnn, GB18030, GBK) stand alone (PS3.3 C.12.1.1.2). */
+        if (multi_valued && len > 0 && !(len > 9 && memcmp(v, "ISO 2022 ", 9) == 0))
+            return reason(why, why_size, "only ISO 2022 terms may be combined");
+        if (n == 0 && one_of(v, len, multibyte_extension_terms))
+            return reason(why, why_size, "a multi-byte code extension cannot be value 1");
         n++;
         start = i + 1;
     }
