@@ -162,14 +162,30 @@ static stored_value *attribute_slot(mcm_request *request, uint32_t tag, const mc
     return def != NULL ? &request->attributes[def - mcm_request_attributes] : NULL;
 }
 
+/* CS values: leading and trailing spaces are not significant (PS3.5 6.2). The request keeps a CS
+ * value without them, so that every reader compares plain terms ("YES", not "YES "). */
+static void drop_cs_padding(const mcm_attribute_def *def, const char **value, size_t *length)
+{
+    if (def->vr != MCM_VR_CS || *value == NULL)
+        return;
+    while (*length > 0 && (*value)[*length - 1] == ' ')
+        (*length)--;
+    while (*length > 0 && **value == ' ') {
+        (*value)++;
+        (*length)--;
+    }
+}
+
 int mcm_request_set_attribute_raw(mcm_request *request, uint32_t tag, const char *value, size_t length)
 {
+    const mcm_attribute_def *def;
     if (request == NULL)
         return mcm_fail(MCM_EINVAL, "request is NULL");
-    stored_value *slot = attribute_slot(request, tag, NULL);
+    stored_value *slot = attribute_slot(request, tag, &def);
     if (slot == NULL)
         return mcm_fail(MCM_EINVAL, "(%04X,%04X) is not a request attribute", (unsigned)(tag >> 16),
                         (unsigned)(tag & 0xFFFF));
+    drop_cs_padding(def, &value, &length);
     return store_value(slot, value, length);
 }
 
@@ -185,6 +201,7 @@ MCM_EXTERN int mcm_request_set_attribute(mcm_request *request, uint32_t tag, con
     if (value != NULL) {
         char why[96];
         size_t length = strlen(value);
+        drop_cs_padding(def, &value, &length);
         if (length == 0)
             return mcm_fail(MCM_EINVAL, "%s (%04X,%04X): empty value (remove the attribute with NULL instead)",
                             def->name, (unsigned)(tag >> 16), (unsigned)(tag & 0xFFFF));

@@ -13,7 +13,9 @@ extern "C" {
 #endif
 
 /* Store an attribute's value unchecked: value NULL removes it; length 0 stores an empty value
- * (present, zero length). The tag must be a request attribute (MCM_EINVAL otherwise). */
+ * (present, zero length). A CS value loses its leading and trailing spaces, which are not
+ * significant (PS3.5 6.2), so a value of spaces only is stored empty. The tag must be a request
+ * attribute (MCM_EINVAL otherwise). */
 int mcm_request_set_attribute_raw(mcm_request *request, uint32_t tag, const char *value, size_t length);
 /* The stored length of an attribute's value (values may hold embedded NULs), 0 if absent. */
 size_t mcm_request_attribute_length(const mcm_request *request, uint32_t tag);

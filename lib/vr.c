@@ -258,6 +258,13 @@ int mcm_attribute_check(const mcm_attribute_def *def, const char *value, size_t 
         return value != NULL && memchr(value, '\0', length) == NULL && check_charset(value, length, why, why_size);
     if (!mcm_vr_check(def->vr, value, length, why, why_size))
         return 0;
+    /* Enumerated values and defined terms are CS, whose padding is not significant (PS3.5 6.2). */
+    while (length > 0 && value[length - 1] == ' ')
+        length--;
+    while (length > 0 && *value == ' ') {
+        value++;
+        length--;
+    }
     switch (def->rule) {
     case MCM_RULE_YES_NO:
         return one_of(value, length, yes_no) ? 1 : reason(why, why_size, "not YES or NO");
