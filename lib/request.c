@@ -294,13 +294,20 @@ static int icon_check(const mcm_icon *icon, char *why, size_t why_size)
     else if (palette && icon->bits_allocated != 8)
         text = "a palette icon needs 8 bits allocated";
     else {
+        /* Pixel Data is OB/OW: an odd number of bytes is padded by one to even length (PS3.5 7.1.1),
+         * so expected + 1 only when expected is odd. */
         size_t expected = ((size_t)icon->rows * icon->columns * icon->bits_allocated + 7) / 8;
-        if (icon->pixel_data == NULL || (icon->pixel_data_length != expected && icon->pixel_data_length != expected + 1))
+        size_t padded = expected + (expected & 1);
+        if (icon->pixel_data == NULL || (icon->pixel_data_length != expected && icon->pixel_data_length != padded))
             text = "pixel data length does not match rows x columns";
         else if (palette) {
+            /* PS3.3 C.7.6.3.1.5: the descriptor's third value, bits per entry, is 8 or 16; each entry
+             * takes 16 bits in the LUT Data (OW) either way. */
             size_t entries = icon->palette_descriptor[0] == 0 ? 65536 : icon->palette_descriptor[0];
-            if (icon->red_palette == NULL || icon->green_palette == NULL || icon->blue_palette == NULL ||
-                icon->palette_length != entries * 2)
+            if (icon->palette_descriptor[2] != 8 && icon->palette_descriptor[2] != 16)
+                text = "palette descriptor bits per entry must be 8 or 16";
+            else if (icon->red_palette == NULL || icon->green_palette == NULL || icon->blue_palette == NULL ||
+                     icon->palette_length != entries * 2)
                 text = "palette LUT data missing or not descriptor entries x 2 bytes";
         }
     }
