@@ -490,11 +490,14 @@ MCM_EXTERN char *mcm_fileset_id_sanitize(const char *fileset_id, char out[17])
             fileset_id++;
             length--;
         }
-        for (; n < length && n < 16; n++) {
-            char c = fileset_id[n];
+        for (size_t i = 0; i < length && n < 16; i++) {
+            char c = fileset_id[i];
+            /* One '_' per character: the continuation bytes of a UTF-8 character add none. */
+            if (i > 0 && ((unsigned char)c & 0xC0) == 0x80 && ((unsigned char)fileset_id[i - 1] & 0x80) != 0)
+                continue;
             if (c >= 'a' && c <= 'z')
                 c = (char)(c - 'a' + 'A');
-            out[n] = ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') ? c : '_';
+            out[n++] = ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') ? c : '_';
         }
     }
     out[n] = '\0';
@@ -594,8 +597,18 @@ MCM_EXTERN int mcm_request_validate(const mcm_request *request, unsigned flags, 
         if (!mcm_attribute_check(def, v->value, v->length, why, sizeof why))
             note(&f, FIND_INVALID, def->tag, 0, why);
         else if (strict && def->tag == MCM_TAG_STORAGE_MEDIA_FILESET_ID) {
+            /* SH padding is not significant (PS3.5 6.2): compare what is left without it. */
             char safe[17];
-            if (strcmp(mcm_fileset_id_sanitize(v->value, safe), v->value) != 0)
+            const char *id = v->value;
+            size_t length = v->length;
+            while (length > 0 && id[length - 1] == ' ')
+                length--;
+            while (length > 0 && *id == ' ') {
+                id++;
+                length--;
+            }
+            mcm_fileset_id_sanitize(v->value, safe);
+            if (strlen(safe) != length || memcmp(safe, id, length) != 0)
                 note(&f, FIND_INVALID, def->tag, 0, "not a DICOMDIR File-set ID (A-Z 0-9 _)");
         }
     }
