@@ -475,7 +475,10 @@ MCM_EXTERN mcm_priority mcm_request_priority(const mcm_request *request)
 {
     mcm_priority priority;
     const char *value = mcm_request_attribute(request, MCM_TAG_REQUEST_PRIORITY);
-    return value != NULL && mcm_priority_parse(value, &priority) == MCM_OK ? priority : MCM_PRIORITY_UNSET;
+    /* A raw value may hold an embedded NUL ("HIGH\0X" is not HIGH): the whole stored length counts. */
+    if (value == NULL || strlen(value) != mcm_request_attribute_length(request, MCM_TAG_REQUEST_PRIORITY))
+        return MCM_PRIORITY_UNSET;
+    return mcm_priority_parse(value, &priority) == MCM_OK ? priority : MCM_PRIORITY_UNSET;
 }
 
 MCM_EXTERN char *mcm_fileset_id_sanitize(const char *fileset_id, char out[17])
