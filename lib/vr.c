@@ -254,8 +254,15 @@ int mcm_attribute_check(const mcm_attribute_def *def, const char *value, size_t 
     static const char *const priorities[] = {"HIGH", "MED", "LOW", NULL};
     static const char *const non_dicom[] = {"NO", "FOR_PHYSICIAN", "FOR_PATIENT", "FOR_TEACHING", "FOR_RESEARCH",
                                             NULL};
-    if (def->rule == MCM_RULE_CHARSET)
-        return value != NULL && memchr(value, '\0', length) == NULL && check_charset(value, length, why, why_size);
+    if (def->rule == MCM_RULE_CHARSET) {
+        /* Each value is checked as CS by check_charset(); the whole value first, so that why is
+         * always set when the answer is 0. */
+        if (value == NULL)
+            return reason(why, why_size, "no value");
+        if (memchr(value, '\0', length) != NULL)
+            return reason(why, why_size, "contains a NUL character");
+        return check_charset(value, length, why, why_size);
+    }
     if (!mcm_vr_check(def->vr, value, length, why, why_size))
         return 0;
     /* Enumerated values and defined terms are CS, whose padding is not significant (PS3.5 6.2). */
