@@ -36,7 +36,9 @@ int mcm_request_reference_sequence_present(const mcm_request *request);
 int mcm_request_reference_lengths(const mcm_request *request, size_t index, size_t *class_length,
                                   size_t *instance_length, size_t *profile_length);
 
-/* Record a data set attribute the request does not know (strict mode answers 0105 with it). */
+/* Record a data set attribute the request does not know (strict mode answers 0105 with it). Only
+ * the first MCM_RESPONSE_MAX_TAGS distinct tags are kept (all that a 0105 reply can list); later
+ * ones are ignored, so recording stays cheap however many a hostile data set carries. */
 int mcm_request_note_unknown(mcm_request *request, uint32_t tag);
 size_t mcm_request_unknown_count(const mcm_request *request);
 uint32_t mcm_request_unknown(const mcm_request *request, size_t index);
