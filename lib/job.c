@@ -143,12 +143,15 @@ static int refuse_event(mcm_job_transition *out, mcm_job_state state, const char
 MCM_EXTERN int mcm_job_next(mcm_job_state state, const char *current_info, const mcm_job_event *event,
                             mcm_job_transition *out)
 {
-    if (event == NULL || out == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_job_next: NULL argument");
-    if ((unsigned)state > MCM_JOB_DELETED)
-        return mcm_fail(MCM_EINVAL, "mcm_job_next: invalid state %d", (int)state);
+    if (out == NULL)
+        return mcm_fail(MCM_EINVAL, "mcm_job_next: out is NULL");
     const char *info = exists(state) ? current_info : NULL;
     const char *term;
+    /* job.h: on error *out holds the unchanged state, for these errors too. */
+    if (event == NULL)
+        return refuse_event(out, state, info, MCM_EINVAL, "mcm_job_next: event is NULL");
+    if ((unsigned)state > MCM_JOB_DELETED)
+        return refuse_event(out, state, NULL, MCM_EINVAL, "mcm_job_next: invalid state");
 
     switch (event->type) {
     case MCM_EVENT_CREATE:
@@ -293,6 +296,7 @@ static void set_info(mcm_job *job, const char *info)
 int mcm_job_apply(mcm_job *job, const mcm_job_event *event, mcm_job_transition *out)
 {
     mcm_job_transition t;
+    memset(&t, 0, sizeof t);
     if (job == NULL)
         return mcm_fail(MCM_EINVAL, "job is NULL");
     int rc = mcm_job_next(job->state, job->info[0] != '\0' ? job->info : NULL, event, &t);
