@@ -171,10 +171,17 @@ MCM_EXTERN int mcm_job_next(mcm_job_state state, const char *current_info, const
         if (state != MCM_JOB_IDLE) /* digest A1: a second successful Initiate */
             return reply(out, state, info, MCM_STATUS_ALREADY_INITIATED, state, info);
         if (event->refusal != 0) {
-            if (mcm_status_category_of(event->refusal, MCM_OP_N_ACTION) != MCM_CATEGORY_FAILURE ||
-                !mcm_status_scp_may_send(event->refusal, MCM_OP_N_ACTION))
-                return refuse_event(out, state, info, MCM_EINVAL, "Initiate refusal must be a Failure an SCP may send");
-            return reply(out, state, info, event->refusal, state, info);
+            /* C201-C203 answer a Cancel only (PS3.4 Table S.3.2.3.4-1, digest 6: "C201 is defined only
+             * for Cancel"), and A510 means the instance was already initiated, which an IDLE one was
+             * not (A1): neither can refuse this Initiate. */
+            uint16_t code = event->refusal;
+            if (mcm_status_category_of(code, MCM_OP_N_ACTION) != MCM_CATEGORY_FAILURE ||
+                !mcm_status_scp_may_send(code, MCM_OP_N_ACTION) || code == MCM_STATUS_ALREADY_INITIATED ||
+                code == MCM_STATUS_ALREADY_COMPLETED || code == MCM_STATUS_NOT_INTERRUPTIBLE ||
+                code == MCM_STATUS_CANCEL_DENIED)
+                return refuse_event(out, state, info, MCM_EINVAL,
+                                    "Initiate refusal must be a Failure an SCP may send in reply to an Initiate");
+            return reply(out, state, info, code, state, info);
         }
         return reply(out, state, info, MCM_STATUS_SUCCESS, MCM_JOB_PENDING, "QUEUED");
 
