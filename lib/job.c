@@ -81,8 +81,10 @@ MCM_EXTERN int mcm_execution_status_info_allowed(mcm_job_state state, const char
             return state == MCM_JOB_PENDING;
         if (in_list(term, failure_terms))
             return state == MCM_JOB_FAILURE;
-        /* A private term: any valid CS value (documented in the conformance statement). */
-        return mcm_vr_check(MCM_VR_CS, term, strlen(term), NULL, 0) && term[0] != ' ';
+        /* A private term: any valid CS value (documented in the conformance statement), without
+         * padding: "QUEUED " is QUEUED, not a private term that FAILURE would accept. */
+        size_t length = strlen(term);
+        return mcm_vr_check(MCM_VR_CS, term, length, NULL, 0) && term[0] != ' ' && term[length - 1] != ' ';
     }
     default:
         return 0;
