@@ -292,14 +292,13 @@ mcm_request *mcm_job_request_mut(mcm_job *job)
     return job != NULL ? job->request : NULL;
 }
 
+/* info may be the job's own buffer: a transition that keeps the Execution Status Info (N-GET, a
+ * refused event) hands back the current_info that mcm_job_apply() passed in, so copy with memmove. */
 static void set_info(mcm_job *job, const char *info)
 {
-    if (info == NULL) {
-        job->info[0] = '\0';
-    } else {
-        strncpy(job->info, info, MCM_INFO_MAX);
-        job->info[MCM_INFO_MAX] = '\0';
-    }
+    size_t length = info != NULL ? strnlen(info, MCM_INFO_MAX) : 0;
+    memmove(job->info, info != NULL ? info : "", length);
+    job->info[length] = '\0';
 }
 
 int mcm_job_apply(mcm_job *job, const mcm_job_event *event, mcm_job_transition *out)
