@@ -30,7 +30,7 @@ static const status_entry n_create[] = {
     {0x0105, F, "No such Attribute", 1},
     {0x0106, F, "Invalid Attribute Value", 1},
     {0x0107, W, "Attribute list error", 0},
-    {0x0110, F, "Processing failure", 1},
+    {0x0110, F, "Processing Failure", 1},
     {0x0111, F, "Duplicate SOP Instance", 1},
     {0x0116, W, "Attribute Value out of range", 0},
     {0x0117, F, "Invalid SOP Instance", 1},
@@ -42,13 +42,13 @@ static const status_entry n_create[] = {
     {0x0211, F, "Unrecognized operation", 1},
     {0x0212, F, "Mistyped argument", 1},
     {0x0213, F, "Resource limitation", 1},
-    {0xA510, F, "Initiate Media Creation action already received for this SOP Instance", 0},
+    {0xA510, F, "An Initiate Media Creation action has already been received for this SOP Instance", 0},
 };
 
 /* PS3.7 10.1.4.1.10 plus PS3.4 S.3.2.2.4 and S.3.2.3.4. */
 static const status_entry n_action[] = {
     {0x0000, S, "Success", 1},
-    {0x0110, F, "Processing failure", 1},
+    {0x0110, F, "Processing Failure", 1},
     {0x0112, F, "No such SOP Instance", 1},
     {0x0114, F, "No such argument", 1},
     {0x0115, F, "Invalid argument value", 1},
@@ -61,7 +61,7 @@ static const status_entry n_action[] = {
     {0x0211, F, "Unrecognized operation", 1},
     {0x0212, F, "Mistyped argument", 1},
     {0x0213, F, "Resource limitation", 1},
-    {0xA510, F, "Initiate Media Creation action already received for this SOP Instance", 1},
+    {0xA510, F, "An Initiate Media Creation action has already been received for this SOP Instance", 1},
     {0xC201, F, "Media creation request already completed", 1},
     {0xC202, F, "Media creation request already in progress and cannot be interrupted", 1},
     {0xC203, F, "Cancellation denied for unspecified reason", 1},
@@ -73,7 +73,7 @@ static const status_entry n_get[] = {
     {0x0000, S, "Success", 1},
     {0x0001, W, "Requested optional Attributes are not supported", 1},
     {0x0107, W, "Attribute list error", 1},
-    {0x0110, F, "Processing failure", 1},
+    {0x0110, F, "Processing Failure", 1},
     {0x0112, F, "No such SOP Instance", 1},
     {0x0117, F, "Invalid SOP Instance", 1},
     {0x0118, F, "No such SOP Class", 1},
@@ -241,7 +241,8 @@ static int add_tag(uint32_t *list, size_t *count, uint32_t tag)
         if (list[i] == tag)
             return MCM_OK;
     if (*count >= MCM_RESPONSE_MAX_TAGS)
-        return MCM_EBUSY;
+        return mcm_fail(MCM_EBUSY, "a response holds at most %d tags; (%04X,%04X) not added", MCM_RESPONSE_MAX_TAGS,
+                        (unsigned)(tag >> 16), (unsigned)(tag & 0xFFFF));
     list[(*count)++] = tag;
     return MCM_OK;
 }
