@@ -217,17 +217,20 @@ MCM_EXTERN void mcm_response_set(mcm_response *r, mcm_operation op, uint16_t sta
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    /* LO: at most 64 characters, no backslash, no control character but ESC. Cut at a UTF-8
-     * character boundary so that a multi-byte character is never split. */
-    size_t n = strlen(text);
-    if (n > MCM_COMMENT_MAX) {
-        n = MCM_COMMENT_MAX;
-        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
-            n--;
-    }
-    for (size_t i = 0; i < n; i++) {
+    /* The command set has no Specific Character Set: its LO values are in the default character
+     * repertoire (PS3.5 6.1.2, PS3.7 6.3.1). So at most 64 characters of printable ASCII: each
+     * byte outside it becomes '?' (one per UTF-8 character, so a name stays readable), control
+     * characters a space, and a backslash (the value delimiter) a '/'. */
+    size_t n = 0;
+    for (size_t i = 0; text[i] != '\0' && n < MCM_COMMENT_MAX; i++) {
         unsigned char c = (unsigned char)text[i];
-        r->error_comment[i] = c == '\\' ? '/' : (c < 0x20 && c != 0x1B) || c == 0x7F ? ' ' : (char)c;
+        if (c >= 0x80) {
+            if ((c & 0xC0) == 0x80)
+                continue; /* continuation byte of a character already replaced */
+            r->error_comment[n++] = '?';
+        } else {
+            r->error_comment[n++] = c == '\\' ? '/' : (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+        }
     }
     /* LO values carry no trailing spaces of meaning; drop them. */
     while (n > 0 && r->error_comment[n - 1] == ' ')

@@ -61,7 +61,7 @@ static void check_comment(const mcm_response *out)
     ck_assert_uint_le(n, MCM_COMMENT_MAX);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)out->error_comment[i];
-        ck_assert_msg(c != '\\' && (c >= 0x20 || c == 0x1B) && c != 0x7F, "comment \"%s\"", out->error_comment);
+        ck_assert_msg(c != '\\' && c >= 0x20 && c < 0x7F, "comment \"%s\"", out->error_comment);
     }
 }
 
