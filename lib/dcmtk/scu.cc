@@ -114,11 +114,20 @@ bool text_has(const OFCondition &c, const char *needle)
     return strstr(c.text(), needle) != NULL;
 }
 
-/* The association can no longer be trusted: abort it (A-ABORT) unless the peer already did. */
-void give_up_association(mcm_scu *scu, bool send_abort)
+/* How to end an association that can no longer be trusted. */
+enum ending { SEND_ABORT, CLOSE_CONNECTION, ALREADY_ENDED };
+
+/* A responsive peer that broke the protocol gets an A-ABORT. A peer that did not answer in time
+ * would not read one either, and DCMTK waits up to the ACSE timeout for the peer to close after
+ * sending it, so its connection is simply closed (which peers treat as an A-P-ABORT). */
+void give_up_association(mcm_scu *scu, ending how)
 {
-    if (scu->usable && send_abort && scu->association != NULL)
-        (void)ASC_abortAssociation(scu->association);
+    if (scu->usable && scu->association != NULL) {
+        if (how == SEND_ABORT)
+            (void)ASC_abortAssociation(scu->association);
+        else if (how == CLOSE_CONNECTION)
+            (void)ASC_dropAssociation(scu->association);
+    }
     scu->usable = false;
 }
 
@@ -127,33 +136,35 @@ int exchange_failure(mcm_scu *scu, const OFCondition &c, const char *what)
 {
     int code;
     const char *why;
-    bool send_abort = true;
+    ending how = SEND_ABORT;
     if (c == DIMSE_NODATAAVAILABLE) {
         code = MCM_ETIMEOUT;
-        why = "no reply within the DIMSE timeout; association aborted";
+        why = "no reply within the DIMSE timeout; connection closed";
+        how = CLOSE_CONNECTION;
     } else if (c == DUL_PEERABORTEDASSOCIATION || text_has(c, "Peer aborted")) {
         code = MCM_EABORTED;
         why = "the peer aborted the association";
-        send_abort = false;
+        how = ALREADY_ENDED;
     } else if (c == DUL_PEERREQUESTEDRELEASE) {
         code = MCM_EABORTED;
         why = "the peer released the association in the middle of an exchange";
     } else if (c == DUL_NETWORKCLOSED || text_has(c, "network closed")) {
         code = MCM_ENET;
         why = "the peer closed the connection";
-        send_abort = false;
+        how = ALREADY_ENDED;
     } else {
         code = MCM_ENET;
         why = "network error";
+        how = CLOSE_CONNECTION;
     }
-    give_up_association(scu, send_abort);
+    give_up_association(scu, how);
     scu_log(scu, MCM_LOG_ERROR, "%s with %s failed: %s (%s)", what, scu->peer.c_str(), why, c.text());
     return mcm_fail(code, "%s with %s failed: %s (%s)", what, scu->peer.c_str(), why, c.text());
 }
 
 int protocol_failure(mcm_scu *scu, const char *what, const char *detail)
 {
-    give_up_association(scu, true);
+    give_up_association(scu, SEND_ABORT);
     scu_log(scu, MCM_LOG_ERROR, "%s: %s; association aborted", what, detail);
     return mcm_fail(MCM_EPROTOCOL, "%s: %s; association aborted", what, detail);
 }
