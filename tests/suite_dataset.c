@@ -225,7 +225,11 @@ START_TEST(request_character_sets_kept)
         const char *charset, *label, *disposition;
     } cases[] = {
         {"ISO_IR 192", "\xE5\xB1\xB1\xE7\x94\xB0^\xE5\xA4\xAA\xE9\x83\x8E (Yamada Taro)", "\xE6\x9D\xB1\xE4\xBA\xAC"},
-        {"ISO_IR 100", "M\xFC" "ller^J\xF6rg", "Stra\xDF" "e 7, K\xF6ln"},
+        {"ISO_IR 100",
+         "M\xFC"
+         "ller^J\xF6rg",
+         "Stra\xDF"
+         "e 7, K\xF6ln"},
         {"\\ISO 2022 IR 87", "Yamada^Tarou=\x1B$B;3ED\x1B(B^\x1B$BB@O:\x1B(B", "\x1B$B;3ED\x1B(B"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -312,7 +316,7 @@ START_TEST(request_icons)
     icons[0] = (mcm_icon){4, 4, 8, 8, 7, "MONOCHROME2", mono, sizeof mono, {0, 0, 0}, NULL, NULL, NULL, 0};
     icons[1] = (mcm_icon){3, 3, 8, 8, 7, "MONOCHROME1", odd, sizeof odd, {0, 0, 0}, NULL, NULL, NULL, 0};
     icons[2] = (mcm_icon){8, 8, 1, 1, 0, "MONOCHROME2", bits, sizeof bits, {0, 0, 0}, NULL, NULL, NULL, 0};
-    icons[3] = (mcm_icon){2, 2, 8, 8, 7, "PALETTE COLOR", palette_pixels, sizeof palette_pixels, {256, 0, 16},
+    icons[3] = (mcm_icon){2,   2,     8,    8,  7, "PALETTE COLOR", palette_pixels, sizeof palette_pixels, {256, 0, 16},
                           red, green, blue, 512};
     mcm_request *in = NULL, *out = NULL;
     ck_assert_int_eq(mcm_request_new(&in), MCM_OK);
@@ -392,9 +396,12 @@ START_TEST(job_every_attribute)
     for (size_t i = 0; i < mcm_request_attribute_count; i++)
         assert_same_attribute(mcm_job_request(in), mcm_job_request(out), mcm_request_attributes[i].tag);
     assert_same_references(mcm_job_request(in), mcm_job_request(out));
-    static const uint32_t maintained[] = {MCM_TAG_EXECUTION_STATUS,    MCM_TAG_EXECUTION_STATUS_INFO,
-                                          MCM_TAG_TOTAL_NUMBER_OF_PIECES, MCM_TAG_FAILED_SOP_SEQUENCE,
-                                          MCM_TAG_REFERENCED_STORAGE_MEDIA_SEQUENCE, MCM_TAG_REFERENCED_SOP_SEQUENCE};
+    static const uint32_t maintained[] = {MCM_TAG_EXECUTION_STATUS,
+                                          MCM_TAG_EXECUTION_STATUS_INFO,
+                                          MCM_TAG_TOTAL_NUMBER_OF_PIECES,
+                                          MCM_TAG_FAILED_SOP_SEQUENCE,
+                                          MCM_TAG_REFERENCED_STORAGE_MEDIA_SEQUENCE,
+                                          MCM_TAG_REFERENCED_SOP_SEQUENCE};
     for (size_t i = 0; i < sizeof maintained / sizeof maintained[0]; i++)
         ck_assert_msg(mcm_job_has(out, maintained[i]), "%08X missing", maintained[i]);
     ck_assert_uint_eq(mcm_request_unknown_count(mcm_job_request(out)), 0);
@@ -412,9 +419,8 @@ START_TEST(job_selection_by_tags)
     const uint32_t tags[] = {MCM_TAG_TOTAL_NUMBER_OF_PIECES, MCM_TAG_EXECUTION_STATUS, MCM_TAG_LABEL_TEXT,
                              MCM_TAG(0x0010, 0x0010),        MCM_TAG_SOP_INSTANCE_UID, MCM_TAG_NUMBER_OF_COPIES,
                              MCM_TAG_EXECUTION_STATUS};
-    ck_assert_int_eq(mcm_test_job_roundtrip(in, tags, sizeof tags / sizeof tags[0], wire, NULL, 0, NULL, &out, NULL,
-                                            NULL),
-                     MCM_OK);
+    ck_assert_int_eq(
+        mcm_test_job_roundtrip(in, tags, sizeof tags / sizeof tags[0], wire, NULL, 0, NULL, &out, NULL, NULL), MCM_OK);
     ck_assert_int_eq(mcm_job_has(out, MCM_TAG_EXECUTION_STATUS), 1);
     ck_assert_int_eq(mcm_job_state_of(out), MCM_JOB_FAILURE);
     ck_assert_int_eq(mcm_job_has(out, MCM_TAG_TOTAL_NUMBER_OF_PIECES), 1);

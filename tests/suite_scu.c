@@ -714,8 +714,8 @@ START_TEST(initiate_cancel_and_action)
     ck_assert_int_eq(mcm_scu_initiate(scu, job, -1, MCM_PRIORITY_UNSET, &r), MCM_EINVAL);
 
     /* Cancel: Action Type 2, no data set; Cxxx decodes as Failure with its detail. */
-    mcm_test_reply completed = {.status = 0xC201, .error_comment = "job is DONE", .has_action_type_id = 1,
-                                .action_type_id = 2};
+    mcm_test_reply completed = {
+        .status = 0xC201, .error_comment = "job is DONE", .has_action_type_id = 1, .action_type_id = 2};
     mcm_test_peer_push_reply(peer, &completed);
     ck_assert_int_eq(mcm_scu_cancel(scu, job, &r), MCM_OK);
     ck_assert_uint_eq(r.status, 0xC201);
@@ -812,8 +812,8 @@ START_TEST(get_with_and_without_list)
 
     /* Warning 0107 with the Attribute Identifier List: still a job. */
     static const uint32_t unknown[] = {MCM_TAG(0x0010, 0x0010)};
-    mcm_test_reply warning = {.status = 0x0107, .data = done, .attribute_identifiers = unknown,
-                              .attribute_identifier_count = 1};
+    mcm_test_reply warning = {
+        .status = 0x0107, .data = done, .attribute_identifiers = unknown, .attribute_identifier_count = 1};
     mcm_test_peer_push_reply(peer, &warning);
     const uint32_t asked[] = {MCM_TAG_EXECUTION_STATUS, MCM_TAG(0x0010, 0x0010)};
     ck_assert_int_eq(mcm_scu_get(scu, "1.2.3.4.8", asked, 2, &got, &r), MCM_OK);
@@ -874,8 +874,7 @@ START_TEST(every_category_decodes)
         ck_assert_msg(r.category == cases[i].n_get, "N-GET %04X: category %d", cases[i].status, r.category);
         ck_assert_msg(r.category == mcm_status_category_of(cases[i].status, MCM_OP_N_GET), "N-GET %04X",
                       cases[i].status);
-        ck_assert_int_eq(job != NULL,
-                         cases[i].n_get == MCM_CATEGORY_SUCCESS || cases[i].n_get == MCM_CATEGORY_WARNING);
+        ck_assert_int_eq(job != NULL, cases[i].n_get == MCM_CATEGORY_SUCCESS || cases[i].n_get == MCM_CATEGORY_WARNING);
         mcm_job_free(job);
         ck_assert_int_eq(mcm_scu_cancel(scu, "1.2.3", &r), MCM_OK);
         ck_assert_msg(r.category == mcm_status_category_of(cases[i].status, MCM_OP_N_ACTION), "N-ACTION %04X",

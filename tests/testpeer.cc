@@ -50,7 +50,8 @@ struct mcm_test_peer {
     int associations_done = 0;
 };
 
-namespace {
+namespace
+{
 
 DcmTagKey key_of(uint32_t tag)
 {
@@ -137,8 +138,7 @@ bool answer(mcm_test_peer *peer, T_ASC_Association *assoc, T_ASC_PresentationCon
             entry.attributes[i] = asked[i];
         break;
     }
-    default:
-        return false;
+    default: return false;
     }
     entry.message_id = id;
     if (data_set_type != DIMSE_DATASET_NULL) {
@@ -176,7 +176,8 @@ bool answer(mcm_test_peer *peer, T_ASC_Association *assoc, T_ASC_PresentationCon
         OFStandard::strlcpy(r.AffectedSOPClassUID, MCM_SOP_CLASS_UID, sizeof r.AffectedSOPClassUID);
         r.opts = O_NCREATE_AFFECTEDSOPCLASSUID;
         if (reply.affected_sop_instance_uid != NULL) {
-            OFStandard::strlcpy(r.AffectedSOPInstanceUID, reply.affected_sop_instance_uid, sizeof r.AffectedSOPInstanceUID);
+            OFStandard::strlcpy(r.AffectedSOPInstanceUID, reply.affected_sop_instance_uid,
+                                sizeof r.AffectedSOPInstanceUID);
             r.opts |= O_NCREATE_AFFECTEDSOPINSTANCEUID;
         }
         break;
@@ -190,7 +191,8 @@ bool answer(mcm_test_peer *peer, T_ASC_Association *assoc, T_ASC_PresentationCon
         OFStandard::strlcpy(r.AffectedSOPClassUID, MCM_SOP_CLASS_UID, sizeof r.AffectedSOPClassUID);
         r.opts = O_NACTION_AFFECTEDSOPCLASSUID;
         if (reply.affected_sop_instance_uid != NULL) {
-            OFStandard::strlcpy(r.AffectedSOPInstanceUID, reply.affected_sop_instance_uid, sizeof r.AffectedSOPInstanceUID);
+            OFStandard::strlcpy(r.AffectedSOPInstanceUID, reply.affected_sop_instance_uid,
+                                sizeof r.AffectedSOPInstanceUID);
             r.opts |= O_NACTION_AFFECTEDSOPINSTANCEUID;
         }
         if (reply.has_action_type_id) {
@@ -208,7 +210,8 @@ bool answer(mcm_test_peer *peer, T_ASC_Association *assoc, T_ASC_PresentationCon
         OFStandard::strlcpy(r.AffectedSOPClassUID, MCM_SOP_CLASS_UID, sizeof r.AffectedSOPClassUID);
         r.opts = O_NGET_AFFECTEDSOPCLASSUID;
         if (reply.affected_sop_instance_uid != NULL) {
-            OFStandard::strlcpy(r.AffectedSOPInstanceUID, reply.affected_sop_instance_uid, sizeof r.AffectedSOPInstanceUID);
+            OFStandard::strlcpy(r.AffectedSOPInstanceUID, reply.affected_sop_instance_uid,
+                                sizeof r.AffectedSOPInstanceUID);
             r.opts |= O_NGET_AFFECTEDSOPINSTANCEUID;
         }
         break;
@@ -216,9 +219,9 @@ bool answer(mcm_test_peer *peer, T_ASC_Association *assoc, T_ASC_PresentationCon
     }
     DcmDataset detail;
     build_detail(reply, detail);
-    OFCondition c = DIMSE_sendMessageUsingMemoryData(assoc, context, &rsp, detail.card() > 0 ? &detail : NULL,
-                                                     reply_type == DIMSE_DATASET_PRESENT ? &reply_data : NULL, NULL,
-                                                     NULL);
+    OFCondition c =
+        DIMSE_sendMessageUsingMemoryData(assoc, context, &rsp, detail.card() > 0 ? &detail : NULL,
+                                         reply_type == DIMSE_DATASET_PRESENT ? &reply_data : NULL, NULL, NULL);
     return c.good();
 }
 
@@ -273,8 +276,8 @@ void run(mcm_test_peer *peer)
 {
     while (!peer->stop) {
         T_ASC_Association *assoc = NULL;
-        OFCondition c = ASC_receiveAssociation(peer->network, &assoc, ASC_DEFAULTMAXPDU, NULL, NULL, OFFalse,
-                                               DUL_NOBLOCK, 1);
+        OFCondition c =
+            ASC_receiveAssociation(peer->network, &assoc, ASC_DEFAULTMAXPDU, NULL, NULL, OFFalse, DUL_NOBLOCK, 1);
         if (c.bad() || peer->stop) {
             if (assoc != NULL) {
                 ASC_dropSCPAssociation(assoc);

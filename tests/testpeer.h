@@ -19,11 +19,11 @@ extern "C" {
 #endif
 
 typedef struct mcm_test_peer_options {
-    const char *ae_title;     /* called AE title accepted; NULL accepts any */
-    int reject;               /* 1: reject every association (permanent, service user, no reason) */
-    int accept_mcm;           /* 1: accept the MCM context (default in init) */
-    int implicit_only;        /* 1: accept only implicit VR little endian */
-    int tcp_tuning;           /* 1: our transport layer (NODELAY + QUICKACK); 0: DCMTK's plain TCP */
+    const char *ae_title; /* called AE title accepted; NULL accepts any */
+    int reject;           /* 1: reject every association (permanent, service user, no reason) */
+    int accept_mcm;       /* 1: accept the MCM context (default in init) */
+    int implicit_only;    /* 1: accept only implicit VR little endian */
+    int tcp_tuning;       /* 1: our transport layer (NODELAY + QUICKACK); 0: DCMTK's plain TCP */
 } mcm_test_peer_options;
 
 /* accept_mcm 1, everything else 0 / NULL. */
@@ -33,36 +33,36 @@ void mcm_test_peer_options_init(mcm_test_peer_options *options);
  * been sent (the test keeps them alive until mcm_test_peer_stop). */
 typedef struct mcm_test_reply {
     uint16_t status;
-    const char *error_comment;               /* Error Comment (0000,0902), NULL: none */
+    const char *error_comment; /* Error Comment (0000,0902), NULL: none */
     int has_error_id;
-    uint16_t error_id;                       /* Error ID (0000,0903) */
-    const uint32_t *offending;               /* Offending Element (0000,0901) */
+    uint16_t error_id;         /* Error ID (0000,0903) */
+    const uint32_t *offending; /* Offending Element (0000,0901) */
     size_t offending_count;
-    const uint32_t *attribute_identifiers;   /* Attribute Identifier List (0000,1005) */
+    const uint32_t *attribute_identifiers; /* Attribute Identifier List (0000,1005) */
     size_t attribute_identifier_count;
-    int has_action_type_id;                  /* N-ACTION-RSP Action Type ID (0000,1008) */
+    int has_action_type_id; /* N-ACTION-RSP Action Type ID (0000,1008) */
     uint16_t action_type_id;
-    const char *affected_sop_instance_uid;   /* Affected SOP Instance UID, NULL: none */
-    const mcm_job *data;                     /* reply data set: the job's attributes (N-GET: those
-                                              * asked for), NULL: none */
-    int delay_ms;                            /* wait before answering */
-    int abort_instead;                       /* 1: send A-ABORT instead of a reply */
+    const char *affected_sop_instance_uid; /* Affected SOP Instance UID, NULL: none */
+    const mcm_job *data;                   /* reply data set: the job's attributes (N-GET: those
+                                            * asked for), NULL: none */
+    int delay_ms;                          /* wait before answering */
+    int abort_instead;                     /* 1: send A-ABORT instead of a reply */
 } mcm_test_reply;
 
 /* What the peer received: one entry per DIMSE request. */
 typedef struct mcm_test_received {
-    char command[16];                        /* "C-ECHO-RQ", "N-CREATE-RQ", "N-ACTION-RQ", "N-GET-RQ" */
-    int association;                         /* 1 for the first association, 2 for the next ... */
+    char command[16]; /* "C-ECHO-RQ", "N-CREATE-RQ", "N-ACTION-RQ", "N-GET-RQ" */
+    int association;  /* 1 for the first association, 2 for the next ... */
     uint16_t message_id;
-    char sop_class_uid[65];                  /* Affected / Requested SOP Class UID */
-    char sop_instance_uid[65];               /* Affected / Requested SOP Instance UID, "" if none */
-    char transfer_syntax[65];                /* of the presentation context used */
+    char sop_class_uid[65];    /* Affected / Requested SOP Class UID */
+    char sop_instance_uid[65]; /* Affected / Requested SOP Instance UID, "" if none */
+    char transfer_syntax[65];  /* of the presentation context used */
     uint16_t action_type_id;
-    size_t attribute_count;                  /* N-GET Attribute Identifier List */
+    size_t attribute_count; /* N-GET Attribute Identifier List */
     uint32_t attributes[64];
     int has_data_set;
-    const mcm_request *data;                 /* the data set decoded (owned by the peer), or NULL */
-    double at_ms;                            /* mcm_test_now_ms() when the command arrived */
+    const mcm_request *data; /* the data set decoded (owned by the peer), or NULL */
+    double at_ms;            /* mcm_test_now_ms() when the command arrived */
 } mcm_test_received;
 
 typedef struct mcm_test_peer mcm_test_peer;

@@ -54,7 +54,8 @@ struct mcm_scu {
     }
 };
 
-namespace {
+namespace
+{
 
 const char *const explicit_le = UID_LittleEndianExplicitTransferSyntax;
 const char *const implicit_le = UID_LittleEndianImplicitTransferSyntax;
@@ -391,8 +392,8 @@ T_ASC_PresentationContextID mcm_context(mcm_scu *scu)
 
 int no_mcm_context(const mcm_scu *scu)
 {
-    return mcm_fail(MCM_ENOCONTEXT, "%s did not accept the Media Creation Management SOP class (%s)",
-                    scu->peer.c_str(), MCM_SOP_CLASS_UID);
+    return mcm_fail(MCM_ENOCONTEXT, "%s did not accept the Media Creation Management SOP class (%s)", scu->peer.c_str(),
+                    MCM_SOP_CLASS_UID);
 }
 
 /* Copy a string element's value (padding removed) into dst (size bytes, always terminated). */
@@ -476,8 +477,7 @@ bool reply_header_of(const T_DIMSE_Message &m, reply_header &h)
     case DIMSE_N_GET_RSP:
         h = {m.msg.NGetRSP.MessageIDBeingRespondedTo, m.msg.NGetRSP.DataSetType, m.msg.NGetRSP.DimseStatus};
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -541,8 +541,8 @@ int n_exchange(mcm_scu *scu, T_DIMSE_Message &request, DcmDataset *data, T_DIMSE
     }
     if (header.data_set_type != DIMSE_DATASET_NULL) {
         DcmDataset *received = NULL;
-        c = DIMSE_receiveDataSetInMemory(scu->association, blocking(scu), scu->dimse_timeout, &reply_context,
-                                         &received, NULL, NULL);
+        c = DIMSE_receiveDataSetInMemory(scu->association, blocking(scu), scu->dimse_timeout, &reply_context, &received,
+                                         NULL, NULL);
         if (c.bad()) {
             detail = NULL;
             return exchange_failure(scu, c, what);
@@ -571,7 +571,8 @@ int n_action(mcm_scu *scu, const char *instance_uid, Uint16 action_type, const m
     if (rc != MCM_OK)
         return rc;
     if (!uid_ok(instance_uid))
-        return mcm_fail(MCM_EINVAL, "instance UID \"%.70s\" is not a valid UID", instance_uid ? instance_uid : "(null)");
+        return mcm_fail(MCM_EINVAL, "instance UID \"%.70s\" is not a valid UID",
+                        instance_uid ? instance_uid : "(null)");
     DcmDataset data;
     bool with_data = false;
     if (information != NULL) {
@@ -604,7 +605,10 @@ int n_action(mcm_scu *scu, const char *instance_uid, Uint16 action_type, const m
     rq.ActionTypeID = action_type;
     rq.DataSetType = with_data ? DIMSE_DATASET_PRESENT : DIMSE_DATASET_NULL;
     scu_log(scu, MCM_LOG_INFO, "N-ACTION-RQ (message %u): action type %u%s on %s, %s", (unsigned)rq.MessageID,
-            (unsigned)action_type, action_type == 1 ? " (Initiate)" : action_type == 2 ? " (Cancel)" : "",
+            (unsigned)action_type,
+            action_type == 1   ? " (Initiate)"
+            : action_type == 2 ? " (Cancel)"
+                               : "",
             instance_uid, with_data ? "with Action Information" : "no data set");
     T_DIMSE_Message reply;
     DcmDataset *detail = NULL, *reply_data = NULL;
@@ -697,8 +701,7 @@ MCM_EXTERN int mcm_scu_connect(mcm_scu **out, const mcm_scu_options *opts)
             for (const std::string &s : contexts[i].transfer_syntaxes)
                 syntaxes.push_back(s.c_str());
             c = ASC_addPresentationContext(params, (T_ASC_PresentationContextID)(2 * i + 1),
-                                           contexts[i].abstract_syntax.c_str(), syntaxes.data(),
-                                           (int)syntaxes.size());
+                                           contexts[i].abstract_syntax.c_str(), syntaxes.data(), (int)syntaxes.size());
         }
         if (c.bad()) {
             ASC_destroyAssociationParameters(&params);
@@ -733,8 +736,8 @@ MCM_EXTERN int mcm_scu_connect(mcm_scu **out, const mcm_scu_options *opts)
                 T_ASC_PresentationContext pc;
                 if (ASC_getPresentationContext(params, i, &pc).good())
                     scu_log(scu.get(), MCM_LOG_DEBUG, "  context %u %s: %s", (unsigned)pc.presentationContextID,
-                            pc.resultReason == ASC_P_ACCEPTANCE ? "accepted" : "refused", pc.resultReason ==
-                            ASC_P_ACCEPTANCE ? pc.acceptedTransferSyntax : pc.abstractSyntax);
+                            pc.resultReason == ASC_P_ACCEPTANCE ? "accepted" : "refused",
+                            pc.resultReason == ASC_P_ACCEPTANCE ? pc.acceptedTransferSyntax : pc.abstractSyntax);
             }
         }
         if (accepted == 0) {
@@ -959,7 +962,8 @@ MCM_EXTERN int mcm_scu_get(mcm_scu *scu, const char *instance_uid, const uint32_
     if (rc != MCM_OK)
         return rc;
     if (!uid_ok(instance_uid))
-        return mcm_fail(MCM_EINVAL, "instance UID \"%.70s\" is not a valid UID", instance_uid ? instance_uid : "(null)");
+        return mcm_fail(MCM_EINVAL, "instance UID \"%.70s\" is not a valid UID",
+                        instance_uid ? instance_uid : "(null)");
     if (tag_count > 0 && tags == NULL)
         return mcm_fail(MCM_EINVAL, "tags is NULL");
     if (tag_count > 0x3FFF)
@@ -1020,8 +1024,8 @@ MCM_EXTERN int mcm_scu_release(mcm_scu *scu)
             scu_log(scu, MCM_LOG_ERROR, "release failed: %s", c.text());
             if (c == DUL_PEERABORTEDASSOCIATION)
                 return mcm_fail(MCM_EABORTED, "the peer aborted the association during release");
-            return mcm_fail(text_has(c, "imeout") ? MCM_ETIMEOUT : MCM_ENET, "release of the association with %s failed: %s",
-                            scu->peer.c_str(), c.text());
+            return mcm_fail(text_has(c, "imeout") ? MCM_ETIMEOUT : MCM_ENET,
+                            "release of the association with %s failed: %s", scu->peer.c_str(), c.text());
         }
         return MCM_OK;
     });
