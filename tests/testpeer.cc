@@ -242,8 +242,7 @@ void serve_association(mcm_test_peer *peer, T_ASC_Association *assoc, int number
         }
         if (c.bad())
             return;
-        mcm_test_received entry;
-        memset(&entry, 0, sizeof entry);
+        mcm_test_received entry{};
         entry.at_ms = mcm_test_now_ms();
         entry.association = number;
         T_ASC_PresentationContext pc;

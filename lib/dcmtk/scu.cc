@@ -617,7 +617,7 @@ int n_action(mcm_scu *scu, const char *instance_uid, Uint16 action_type, const m
         return rc;
     std::unique_ptr<DcmDataset> detail_owner(detail), data_owner(reply_data);
     const T_DIMSE_N_ActionRSP &rsp = reply.msg.NActionRSP;
-    mcm_response local;
+    mcm_response local{};
     mcm_response *r = response != NULL ? response : &local;
     fill_response(r, MCM_OP_N_ACTION, rsp.DimseStatus, detail);
     if (rsp.opts & O_NACTION_ACTIONTYPEID) {
@@ -769,7 +769,7 @@ MCM_EXTERN int mcm_scu_echo(mcm_scu *scu, mcm_response *response)
         std::unique_ptr<DcmDataset> detail_owner(detail);
         if (c.bad())
             return exchange_failure(scu, c, "C-ECHO");
-        mcm_response local;
+        mcm_response local{};
         mcm_response *r = response != NULL ? response : &local;
         fill_response(r, MCM_OP_ANY, status, detail);
         log_reply(scu, "C-ECHO-RSP", id, r, MCM_OP_ANY);
@@ -847,7 +847,7 @@ MCM_EXTERN int mcm_scu_store_file(mcm_scu *scu, const char *path, mcm_response *
         std::unique_ptr<DcmDataset> detail_owner(detail);
         if (c.bad())
             return exchange_failure(scu, c, "C-STORE");
-        mcm_response local;
+        mcm_response local{};
         mcm_response *r = response != NULL ? response : &local;
         fill_response(r, MCM_OP_ANY, rsp.DimseStatus, detail);
         if (rsp.opts & O_STORE_AFFECTEDSOPINSTANCEUID)
@@ -897,7 +897,7 @@ MCM_EXTERN int mcm_scu_create(mcm_scu *scu, const mcm_request *request, const ch
             return rc2;
         std::unique_ptr<DcmDataset> detail_owner(detail), data_owner(reply_data);
         const T_DIMSE_N_CreateRSP &rsp = reply.msg.NCreateRSP;
-        mcm_response local;
+        mcm_response local{};
         mcm_response *r = response != NULL ? response : &local;
         fill_response(r, MCM_OP_N_CREATE, rsp.DimseStatus, detail);
         if ((rsp.opts & O_NCREATE_AFFECTEDSOPINSTANCEUID) && rsp.AffectedSOPInstanceUID[0] != '\0')
@@ -993,7 +993,7 @@ MCM_EXTERN int mcm_scu_get(mcm_scu *scu, const char *instance_uid, const uint32_
             return rc2;
         std::unique_ptr<DcmDataset> detail_owner(detail), data_owner(reply_data);
         const T_DIMSE_N_GetRSP &rsp = reply.msg.NGetRSP;
-        mcm_response local;
+        mcm_response local{};
         mcm_response *r = response != NULL ? response : &local;
         fill_response(r, MCM_OP_N_GET, rsp.DimseStatus, detail);
         if (rsp.opts & O_NGET_AFFECTEDSOPINSTANCEUID)
