@@ -71,6 +71,10 @@ OFCondition mcm_initialize_network(T_ASC_NetworkRole role, int port, int timeout
 {
     /* The first DUL_InitializeNetwork of a process runs one-time set-up behind an unsynchronised
      * static (dcmtk-notes section 5): serialise every initialisation of ours. */
-    std::lock_guard<std::mutex> guard(network_init_lock);
-    return ASC_initializeNetwork(role, port, timeout, network);
+    try {
+        std::lock_guard<std::mutex> guard(network_init_lock);
+        return ASC_initializeNetwork(role, port, timeout, network);
+    } catch (...) {
+        return EC_IllegalCall; /* the lock failed: callers are C boundaries, nothing may escape */
+    }
 }
