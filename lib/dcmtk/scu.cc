@@ -363,6 +363,8 @@ int association_failure(mcm_scu *scu, T_ASC_Parameters *params, const OFConditio
     } else if (c == DUL_PEERABORTEDASSOCIATION) {
         code = MCM_EABORTED;
         why = "the peer aborted the association request";
+    } else if (text_has(c, "unknown host")) {
+        why = "cannot resolve the host name";
     } else if (text_has(c, "TCP Initialization Error")) {
         why = "cannot connect (is an SCP listening there?)";
     }
