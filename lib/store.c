@@ -563,11 +563,16 @@ int mcm_store_open(mcm_store **out, const char *path)
                           journal_mode);
     /* synchronous=FULL: COMMIT fsyncs the WAL, so a returned write survives power loss, not only a
      * crash (digest A15). foreign_keys: deleting a job deletes everything it carries. The WAL is
-     * cut back to 16 MiB after a checkpoint so one large job does not leave a large file behind. */
+     * cut back to 16 MiB after a checkpoint so one large job does not leave a large file behind.
+     * A 16 MiB page cache holds the pages a 100,000-item job touches (its rows and its part of the
+     * instance UID index, about 10 MB): with SQLite's 2 MiB default such an insert spills dirty
+     * pages to the WAL mid-transaction and took 0.5-1 s instead of 0.25 s once the database held a
+     * few such jobs (measured). The cache grows only as pages are used. */
     if (result == MCM_OK)
-        result =
-            exec_sql(store, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 16777216",
-                     "setting the connection's pragmas");
+        result = exec_sql(store,
+                          "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 16777216;"
+                          " PRAGMA cache_size = -16384",
+                          "setting the connection's pragmas");
     int64_t foreign_keys = 0;
     if (result == MCM_OK)
         result = query_int(store, "PRAGMA foreign_keys", &foreign_keys, "reading foreign_keys");
