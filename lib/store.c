@@ -336,8 +336,8 @@ static int run(mcm_store *store, sqlite3_stmt *st, int bind_rc, const char *what
 
 /* ---- transactions ---- */
 
-/* Roll back after a failure; the caller's error message stays (a failed rollback cannot make
- * things worse: SQLite rolls back by itself when the connection next reads). */
+/* Roll back after a failure; the caller's error message stays. Should ROLLBACK itself fail, the
+ * next call's begin() tries again, and reports its own error if it still cannot. */
 static void rollback(mcm_store *store)
 {
     if (sqlite3_get_autocommit(store->db))
@@ -353,19 +353,20 @@ static int begin(mcm_store *store, int write, const char *what)
     rollback(store);
     sqlite3_stmt *st = statement(store, write ? ST_BEGIN_WRITE : ST_BEGIN_READ);
     int rc = sqlite3_step(st);
+    /* The message is taken before the reset, while the connection still describes this failure. */
+    int result = rc == SQLITE_DONE ? MCM_OK : db_fail(store, rc, "starting a transaction to %s", what);
     release(st);
-    return rc == SQLITE_DONE ? MCM_OK : db_fail(store, rc, "starting a transaction to %s", what);
+    return result;
 }
 
 static int commit(mcm_store *store, const char *what)
 {
     sqlite3_stmt *st = statement(store, ST_COMMIT);
     int rc = sqlite3_step(st);
+    int result = rc == SQLITE_DONE ? MCM_OK : db_fail(store, rc, "committing (%s)", what);
     release(st);
-    if (rc == SQLITE_DONE)
-        return MCM_OK;
-    int result = db_fail(store, rc, "committing (%s)", what);
-    rollback(store);
+    if (result != MCM_OK)
+        rollback(store);
     return result;
 }
 
@@ -1318,7 +1319,7 @@ static void string_list_free(string_list *list)
 /* Run a DELETE ... RETURNING statement (already bound) and collect the returned text column. */
 static int collect_deleted(mcm_store *store, sqlite3_stmt *st, string_list *list, const char *what)
 {
-    int result = MCM_OK, rc;
+    int result = MCM_OK, rc = SQLITE_DONE;
     while (result == MCM_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(st, 0);
         result = text != NULL ? string_list_add(list, text) : mcm_fail(MCM_ENOMEM, "out of memory");
