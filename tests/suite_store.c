@@ -1230,7 +1230,7 @@ START_TEST(sigkill_mid_transaction_leaves_all_or_nothing)
     size_t items = big_job_items();
     /* Kill after the child has started its second insert, then after various short delays. */
     static const int delays_ms[] = {0, 15, 60, 150};
-    int in_flight_absent = 0, in_flight_present = 0;
+    int rounds_in_flight_absent = 0, rounds_in_flight_present = 0;
     for (size_t round = 0; round < sizeof delays_ms / sizeof delays_ms[0]; round++) {
         scratch s;
         scratch_init(&s);
@@ -1317,13 +1317,13 @@ START_TEST(sigkill_mid_transaction_leaves_all_or_nothing)
                 item_uid(expected, uid, items - 1);
                 ck_assert_str_eq(last.sop_instance_uid, expected);
                 if (!progress_has(&p, 'E', k)) {
-                    in_flight_present++;
+                    rounds_in_flight_present++;
                     present_in_flight++;
                 }
             } else {
                 ck_assert_int_eq(rc, MCM_ENOTFOUND);
                 ck_assert_msg(!progress_has(&p, 'E', k), "job %d", k);
-                in_flight_absent++;
+                rounds_in_flight_absent++;
             }
             mcm_job_free(back);
         }
@@ -1334,7 +1334,7 @@ START_TEST(sigkill_mid_transaction_leaves_all_or_nothing)
     }
     if (timings_wanted())
         fprintf(stderr, "store timings: SIGKILL mid-insert: in-flight job absent %d times, complete %d times\n",
-                in_flight_absent, in_flight_present);
+                rounds_in_flight_absent, rounds_in_flight_present);
 }
 END_TEST
 
