@@ -822,15 +822,6 @@ OFCondition Session::get(T_ASC_PresentationContextID pc, const T_ASC_Presentatio
     r.DimseStatus = rsp.status;
     r.DataSetType = DIMSE_DATASET_NULL;
     ReplyFields fields = reply_fields(rsp, MCM_OP_N_GET, scp_->annex_c_details);
-    if (fields.affected_class) {
-        copy_uid(r.AffectedSOPClassUID, rq.RequestedSOPClassUID);
-        r.opts |= O_NGET_AFFECTEDSOPCLASSUID;
-    }
-    if (fields.affected_instance) {
-        copy_uid(r.AffectedSOPInstanceUID,
-                 rsp.affected_sop_instance_uid[0] != '\0' ? rsp.affected_sop_instance_uid : rq.RequestedSOPInstanceUID);
-        r.opts |= O_NGET_AFFECTEDSOPINSTANCEUID;
-    }
     /* A data set only with success and the two warnings (digest 8.3, 8.4). DCMTK cannot send an
      * empty one, so a selection that leaves nothing goes without. */
     std::unique_ptr<DcmDataset> data;
@@ -853,7 +844,23 @@ OFCondition Session::get(T_ASC_PresentationContextID pc, const T_ASC_Presentatio
     }
     mcm_job_free(job);
     std::free(selected);
-    c = send(pc, reply, data.get(), status_detail(rsp, fields));
+    /* DCMTK 3.6.7's buildNGetRSP() writes Affected SOP Instance UID only when the class UID flag
+     * is set (it tests O_NGET_AFFECTEDSOPCLASSUID twice), so a reply with the instance UID alone
+     * (0112 in strict mode) would lose it, and one with the class alone would carry an empty one.
+     * Both travel as command elements through the status detail instead, like the other
+     * optional fields. */
+    DcmDataset *detail = status_detail(rsp, fields);
+    if (fields.affected_class || fields.affected_instance) {
+        if (detail == nullptr)
+            detail = new (std::nothrow) DcmDataset();
+        if (detail != nullptr && fields.affected_class)
+            (void)detail->putAndInsertString(DCM_AffectedSOPClassUID, rq.RequestedSOPClassUID);
+        if (detail != nullptr && fields.affected_instance)
+            (void)detail->putAndInsertString(DCM_AffectedSOPInstanceUID,
+                                             rsp.affected_sop_instance_uid[0] != '\0' ? rsp.affected_sop_instance_uid
+                                                                                      : rq.RequestedSOPInstanceUID);
+    }
+    c = send(pc, reply, data.get(), detail);
     log_request("N-GET", rq.RequestedSOPInstanceUID, rsp, MCM_OP_N_GET);
     return c;
 }
@@ -1279,10 +1286,6 @@ void close_listener(mcm_scp *scp)
     }
 }
 
-/* DCMTK's first network initialisation sets SIGPIPE to SIG_IGN and builds the DUL state table
- * behind an unsynchronised static (dcmtk-notes section 5): serialise our initialisations. */
-std::mutex network_init_lock;
-
 int open_pipe(int fds[2])
 {
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -1332,11 +1335,9 @@ int create(mcm_scp **out, const mcm_scp_options *opts)
         destroy(raw);
         return rc;
     }
-    OFCondition c;
-    {
-        std::lock_guard<std::mutex> guard(network_init_lock);
-        c = ASC_initializeNetwork(NET_ACCEPTOR, 0, raw->acse_timeout, &raw->network);
-    }
+    /* Serialised process-wide: DCMTK's first initialisation (SIGPIPE ignored, DUL tables) sits
+     * behind an unsynchronised static (dcmtk-notes section 5). */
+    OFCondition c = mcm_initialize_network(NET_ACCEPTOR, 0, raw->acse_timeout, &raw->network);
     if (c.bad()) {
         destroy(raw);
         return mcm_fail(MCM_ENET, "cannot initialise the network: %s", c.text());
