@@ -282,6 +282,8 @@ mcm_request *mcm_job_request_mut(mcm_job *job)
 
 static void set_info(mcm_job *job, const char *info)
 {
+    if (info == job->info)
+        return; /* unchanged: a refused event hands back the job's own buffer (strncpy must not overlap) */
     if (info == NULL) {
         job->info[0] = '\0';
     } else {
