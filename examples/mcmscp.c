@@ -161,8 +161,9 @@ static int write_media(const mcm_job *job, const mcm_instance *instances, size_t
         return -1;
     }
     for (size_t i = 0; i < count; i++) {
+        /* Cancelled, or the SCP is stopping: give up; a stopped job goes back to PENDING. */
         if (mcm_media_should_stop(ctx))
-            return mcm_media_defer(ctx, NULL, 1) == MCM_OK ? 0 : -1;
+            return -1;
         mcm_media_progress(ctx, 1, 1);
         if (snprintf(path, sizeof path, "%s/%s.dcm", dir, instances[i].sop_instance_uid) >= (int)sizeof path) {
             mcm_media_fail(ctx, "PROC_FAILURE", "output path too long");

@@ -67,9 +67,9 @@ static int fixture_write_media(const mcm_job *job, const mcm_instance *instances
             sleep_ms(5);
         atomic_fetch_sub(&f->holding, 1);
         if (mcm_media_should_stop(ctx)) {
+            /* Stopped or cancelled: give up; the library puts a stopped job back to PENDING. */
             atomic_fetch_add(&f->stopped, 1);
-            mcm_media_defer(ctx, NULL, 0);
-            return 0;
+            return -1;
         }
     }
     char dir[4200], path[8400];
