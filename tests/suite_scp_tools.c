@@ -5,6 +5,7 @@
  * crash test of issue 3 (SIGKILL right after an acknowledged N-CREATE or Initiate, a new mcmscp on
  * the same database: nothing lost).
  */
+#include "rawpeer.h"
 #include "scp_fixture.h"
 #include "testutil.h"
 
@@ -378,6 +379,45 @@ START_TEST(test_mcmscp_crash_after_initiate)
 }
 END_TEST
 
+/* A minimal third-party peer against the tool: implicit VR only, N-CREATE with nothing but the
+ * Referenced SOP Sequence, Initiate without a data set, N-GET without an attribute list. */
+START_TEST(test_mcmscp_minimal_peer)
+{
+    tool t;
+    tool_init(&t);
+    tool_start(&t);
+    char paths[1][4096], uids[1][65];
+    make_images(&t, paths, uids, 1);
+    mcm_rawpeer_options po = {t.port, "OTHERVENDOR", "MCMSCP", 1, MCM_TEST_CT_IMAGE, NULL};
+    mcm_rawpeer *peer = NULL;
+    char error[256] = "";
+    ck_assert_msg(mcm_rawpeer_connect(&peer, &po, NULL, error) == 0, "%s", error);
+    ck_assert_str_eq(mcm_rawpeer_mcm_syntax(peer), MCM_TEST_IMPLICIT_LE);
+    mcm_rawpeer_reply reply;
+    ck_assert_int_eq(mcm_rawpeer_store(peer, paths[0], &reply), 0);
+    ck_assert_uint_eq(reply.status, 0);
+    ck_assert_int_eq(mcm_rawpeer_create_minimal(peer, MCM_TEST_CT_IMAGE, uids[0], &reply), 0);
+    ck_assert_uint_eq(reply.status, 0);
+    char uid[65];
+    snprintf(uid, sizeof uid, "%s", reply.affected_sop_instance_uid);
+    ck_assert_int_eq(mcm_rawpeer_action(peer, uid, 1, &reply), 0);
+    ck_assert_uint_eq(reply.status, 0);
+    int done = 0;
+    for (int i = 0; i < 3000 && !done; i++) {
+        ck_assert_int_eq(mcm_rawpeer_get_all(peer, uid, &reply), 0);
+        ck_assert_uint_eq(reply.status, 0);
+        done = strcmp(reply.execution_status, "DONE") == 0;
+        if (!done)
+            sleep_ms(20);
+    }
+    ck_assert_int_eq(done, 1);
+    check_output(&t, uid, uids, 1);
+    ck_assert_int_eq(mcm_rawpeer_release(peer), 0);
+    mcm_rawpeer_free(peer);
+    tool_cleanup(&t);
+}
+END_TEST
+
 Suite *mcm_suite_scp_tools(void)
 {
     Suite *s = suite_create("scp_tools");
@@ -390,6 +430,7 @@ Suite *mcm_suite_scp_tools(void)
     tcase_set_timeout(tool_case, 180);
     tcase_add_test(tool_case, test_mcmscp_options);
     tcase_add_test(tool_case, test_mcmscp_workflow);
+    tcase_add_test(tool_case, test_mcmscp_minimal_peer);
     tcase_add_test(tool_case, test_mcmscp_crash_after_create);
     tcase_add_test(tool_case, test_mcmscp_crash_after_initiate);
     suite_add_tcase(s, tool_case);

@@ -585,6 +585,27 @@ START_TEST(test_transient_row)
 }
 END_TEST
 
+START_TEST(test_retention_row)
+{
+    mcm_scp_options opts;
+    world_options(&opts);
+    opts.retention_idle_seconds = 1;
+    world w;
+    world_open(&w, &opts);
+    char uid[65];
+    create_job(&w, uid);
+    ck_assert_int_eq(wire_state(&w, uid, NULL), MCM_JOB_IDLE);
+    /* Housekeeping deletes the IDLE job once its retention has passed (digest A15): afterwards
+     * N-GET and N-ACTION answer 0112. */
+    ck_assert_int_eq(mcm_fixture_wait_state(&w.f, uid, MCM_JOB_DELETED), 1);
+    uint16_t status;
+    ck_assert_int_eq(wire_state(&w, uid, &status), MCM_JOB_ABSENT);
+    ck_assert_uint_eq(status, 0x0112);
+    ck_assert_uint_eq(initiate(&w, uid, 1, MCM_PRIORITY_UNSET), 0x0112);
+    world_close(&w);
+}
+END_TEST
+
 /* ---- N-GET selection and warnings ------------------------------------------------------------- */
 
 START_TEST(test_get_selection_and_warnings)
@@ -818,6 +839,46 @@ START_TEST(test_careless_peers)
 }
 END_TEST
 
+static void *hold_silent_connection(void *arg)
+{
+    uint16_t port = *(uint16_t *)arg;
+    mcm_rawpeer_silent_connection(port, 3000);
+    return NULL;
+}
+
+/* A connection that never speaks does not hold the accept loop up, and is dropped after the
+ * ACSE timeout; an association idle beyond the DIMSE timeout is aborted; the SCP goes on. */
+START_TEST(test_timeouts)
+{
+    mcm_scp_options opts;
+    world_options(&opts);
+    opts.acse_timeout_seconds = 1;
+    opts.dimse_timeout_seconds = 1;
+    world w;
+    world_open(&w, &opts);
+    pthread_t silent;
+    ck_assert_int_eq(pthread_create(&silent, NULL, hold_silent_connection, &w.f.port), 0);
+    usleep(100000);
+    mcm_rawpeer_options po = {w.f.port, NULL, NULL, 0, NULL, NULL};
+    mcm_rawpeer *peer = NULL;
+    ck_assert_int_eq(mcm_rawpeer_connect(&peer, &po, NULL, NULL), 0); /* served while the other is silent */
+    mcm_rawpeer_reply reply;
+    ck_assert_int_eq(mcm_rawpeer_echo(peer, &reply), 0);
+    ck_assert_uint_eq(reply.status, 0x0000);
+    sleep(3); /* idle beyond the DIMSE timeout */
+    ck_assert_int_eq(mcm_rawpeer_echo(peer, &reply), -1);
+    mcm_rawpeer_free(peer);
+    pthread_join(silent, NULL);
+    ck_assert_int_eq(mcm_rawpeer_connect(&peer, &po, NULL, NULL), 0);
+    ck_assert_int_eq(mcm_rawpeer_echo(peer, &reply), 0);
+    ck_assert_uint_eq(reply.status, 0x0000);
+    mcm_rawpeer_free(peer);
+    mcm_scu_free(w.scu); /* aborted meanwhile by the DIMSE timeout too */
+    w.scu = NULL;
+    world_close(&w);
+}
+END_TEST
+
 /* ---- Several SCUs at once ------------------------------------------------------------------------ */
 
 #define PARALLEL_SCUS 4
@@ -874,6 +935,70 @@ START_TEST(test_parallel_scus)
         for (int j = 0; j < JOBS_PER_SCU; j++)
             ck_assert_int_eq(mcm_fixture_state(&w.f, args[i].uids[j]), MCM_JOB_IDLE);
     }
+    world_close(&w);
+}
+END_TEST
+
+#define BURST 24
+
+typedef struct burst_arg {
+    uint16_t port;
+    int outcome; /* 0 served, 1 rejected transient (local limit), -1 anything else */
+} burst_arg;
+
+static void *burst_client(void *p)
+{
+    burst_arg *a = p;
+    mcm_rawpeer_options po = {a->port, NULL, NULL, 0, NULL, NULL};
+    mcm_rawpeer_rejection rej;
+    mcm_rawpeer *peer = NULL;
+    int rc = mcm_rawpeer_connect(&peer, &po, &rej, NULL);
+    a->outcome = -1;
+    if (rc == 1 && rej.result == 2 && rej.source == 3 && rej.reason == 0x0302) {
+        a->outcome = 1;
+    } else if (rc == 0) {
+        mcm_rawpeer_reply reply;
+        if (mcm_rawpeer_echo(peer, &reply) == 0 && reply.status == 0) {
+            usleep(100000);
+            if (mcm_rawpeer_echo(peer, &reply) == 0 && reply.status == 0 && mcm_rawpeer_release(peer) == 0)
+                a->outcome = 0;
+        }
+        mcm_rawpeer_free(peer);
+    }
+    return NULL;
+}
+
+/* More peers at once than the SCP serves: each is served or rejected transiently, none hangs,
+ * and the SCP is fine afterwards. */
+START_TEST(test_burst_beyond_limit)
+{
+    mcm_scp_options opts;
+    world_options(&opts);
+    opts.max_associations = 4;
+    world w;
+    world_open(&w, &opts);
+    mcm_scu_release(w.scu);
+    mcm_scu_free(w.scu);
+    w.scu = NULL;
+    pthread_t threads[BURST];
+    burst_arg args[BURST];
+    for (int i = 0; i < BURST; i++) {
+        args[i].port = w.f.port;
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, burst_client, &args[i]), 0);
+    }
+    int served = 0, rejected = 0;
+    for (int i = 0; i < BURST; i++) {
+        pthread_join(threads[i], NULL);
+        ck_assert_msg(args[i].outcome >= 0, "peer %d neither served nor rejected transiently", i);
+        served += args[i].outcome == 0;
+        rejected += args[i].outcome == 1;
+    }
+    ck_assert_int_eq(served + rejected, BURST);
+    ck_assert_int_ge(served, 4);
+    w.scu = mcm_fixture_connect(&w.f, NULL, 0);
+    mcm_response rsp;
+    ck_assert_int_eq(mcm_scu_echo(w.scu, &rsp), MCM_OK);
+    ck_assert_uint_eq(rsp.status, 0);
     world_close(&w);
 }
 END_TEST
@@ -1024,6 +1149,7 @@ Suite *mcm_suite_wire(void)
     tcase_add_test(rows, test_creating_success_and_done_rows);
     tcase_add_test(rows, test_failure_rows);
     tcase_add_test(rows, test_transient_row);
+    tcase_add_test(rows, test_retention_row);
     suite_add_tcase(s, rows);
 
     TCase *get = tcase_create("N-GET and replies");
@@ -1038,7 +1164,9 @@ Suite *mcm_suite_wire(void)
     tcase_add_test(peers, test_admission);
     tcase_add_test(peers, test_implicit_vr_only_peer);
     tcase_add_test(peers, test_careless_peers);
+    tcase_add_test(peers, test_timeouts);
     tcase_add_test(peers, test_parallel_scus);
+    tcase_add_test(peers, test_burst_beyond_limit);
     suite_add_tcase(s, peers);
 
     TCase *life = tcase_create("lifecycle");

@@ -1243,7 +1243,10 @@ int bind_listener(mcm_scp *scp, const mcm_scp_options *opts)
         address.sin_addr = reinterpret_cast<struct sockaddr_in *>(found->ai_addr)->sin_addr;
         freeaddrinfo(found);
     }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Non-blocking: a connection that vanishes between our poll() and DCMTK's accept() must make
+     * accept() fail at once (EAGAIN), not block the connection thread until the next client
+     * (accepted sockets do not inherit O_NONBLOCK on Linux). */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return mcm_fail(MCM_ENET, "socket: %s", std::strerror(errno));
     int one = 1;
@@ -1263,6 +1266,7 @@ int bind_listener(mcm_scp *scp, const mcm_scp_options *opts)
         return mcm_fail(MCM_ENET, "getsockname: %s", std::strerror(error));
     }
     int target = key->networkSpecific.TCP.listenSocket;
+    /* dup3() keeps the file status flags (O_NONBLOCK) and sets close-on-exec on the copy. */
     if (dup3(fd, target, O_CLOEXEC) < 0) {
         int error = errno;
         close(fd);
