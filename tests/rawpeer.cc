@@ -342,6 +342,26 @@ extern "C" int mcm_rawpeer_delete(mcm_rawpeer *peer, const char *uid, mcm_rawpee
     return exchange(peer, kMcmContext, msg, nullptr, reply);
 }
 
+extern "C" int mcm_rawpeer_wrong_contexts(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *echo_reply,
+                                          mcm_rawpeer_reply *get_reply)
+{
+    T_DIMSE_Message msg;
+    std::memset(&msg, 0, sizeof msg);
+    msg.CommandField = DIMSE_C_ECHO_RQ;
+    msg.msg.CEchoRQ.MessageID = peer->next_message_id++;
+    copy_uid(msg.msg.CEchoRQ.AffectedSOPClassUID, UID_VerificationSOPClass);
+    msg.msg.CEchoRQ.DataSetType = DIMSE_DATASET_NULL;
+    if (exchange(peer, kMcmContext, msg, nullptr, echo_reply) != 0)
+        return -1;
+    std::memset(&msg, 0, sizeof msg);
+    msg.CommandField = DIMSE_N_GET_RQ;
+    msg.msg.NGetRQ.MessageID = peer->next_message_id++;
+    copy_uid(msg.msg.NGetRQ.RequestedSOPClassUID, UID_MediaCreationManagementSOPClass);
+    copy_uid(msg.msg.NGetRQ.RequestedSOPInstanceUID, uid);
+    msg.msg.NGetRQ.DataSetType = DIMSE_DATASET_NULL;
+    return exchange(peer, kVerificationContext, msg, nullptr, get_reply);
+}
+
 extern "C" int mcm_rawpeer_store(mcm_rawpeer *peer, const char *path, mcm_rawpeer_reply *reply)
 {
     std::memset(reply, 0, sizeof *reply);

@@ -80,6 +80,10 @@ int mcm_rawpeer_get_all(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *r
 /* N-SET of uid with a small modification list; N-DELETE of uid. */
 int mcm_rawpeer_set(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *reply);
 int mcm_rawpeer_delete(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *reply);
+/* Requests on a context whose SOP class is wrong for them: C-ECHO on the MCM context (into
+ * *echo_reply), N-GET of uid on the Verification context (into *get_reply). 0 if both replied. */
+int mcm_rawpeer_wrong_contexts(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *echo_reply,
+                               mcm_rawpeer_reply *get_reply);
 /* C-STORE of the Part 10 file at path on the storage context (as stored, it must match the
  * accepted syntax; the generator writes explicit VR little endian, which the peer converts). */
 int mcm_rawpeer_store(mcm_rawpeer *peer, const char *path, mcm_rawpeer_reply *reply);

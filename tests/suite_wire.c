@@ -708,6 +708,12 @@ START_TEST(test_nset_ndelete_unrecognized)
     ck_assert_uint_eq(reply.status, 0x0211);
     ck_assert_int_eq(mcm_rawpeer_delete(peer, uid, &reply), 0);
     ck_assert_uint_eq(reply.status, 0x0211);
+    /* A request on a context whose SOP class is wrong for it: 0211 as well. */
+    mcm_rawpeer_reply echo_reply;
+    ck_assert_int_eq(mcm_rawpeer_wrong_contexts(peer, uid, &echo_reply, &reply), 0);
+    ck_assert_uint_eq(echo_reply.status, 0x0211);
+    ck_assert_uint_eq(reply.status, 0x0211);
+    ck_assert_int_eq(reply.has_data_set, 0);
     /* The association is still usable and nothing changed. */
     ck_assert_int_eq(mcm_rawpeer_echo(peer, &reply), 0);
     ck_assert_uint_eq(reply.status, 0x0000);

@@ -688,9 +688,9 @@ OFCondition Session::create(T_ASC_PresentationContextID pc, const T_ASC_Presenta
     const char *instance = rsp.status == MCM_STATUS_SUCCESS ? uid
                            : rsp.affected_sop_instance_uid[0] != '\0' ? rsp.affected_sop_instance_uid
                                                                        : requested_uid;
+    bool offending_uid = rsp.status == MCM_STATUS_DUPLICATE_SOP_INSTANCE || rsp.status == MCM_STATUS_INVALID_SOP_INSTANCE;
     if (fields.affected_instance && instance != nullptr && instance[0] != '\0' &&
-        (rsp.status == MCM_STATUS_SUCCESS || annex_c_fields(rsp.status, MCM_OP_N_CREATE).affected_instance ||
-         rsp.affected_sop_instance_uid[0] != '\0')) {
+        (rsp.status == MCM_STATUS_SUCCESS || offending_uid || rsp.affected_sop_instance_uid[0] != '\0')) {
         copy_uid(r.AffectedSOPInstanceUID, instance);
         r.opts |= O_NCREATE_AFFECTEDSOPINSTANCEUID;
     }
