@@ -50,8 +50,8 @@ static void sleep_ms(double ms)
         ;
 }
 
-MCM_EXTERN int mcm_scu_wait(mcm_scu *scu, const char *instance_uid, const mcm_wait_options *opts,
-                            mcm_job **job_out, mcm_response *response)
+MCM_EXTERN int mcm_scu_wait(mcm_scu *scu, const char *instance_uid, const mcm_wait_options *opts, mcm_job **job_out,
+                            mcm_response *response)
 {
     static const mcm_wait_options defaults = MCM_WAIT_OPTIONS_INIT;
     mcm_response local;

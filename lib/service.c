@@ -726,7 +726,7 @@ int mcm_service_create(mcm_service *service, const char *calling_ae, mcm_request
     /* Existence, queue limit and insertion in one critical section of the store. */
     mcm_store_lock(service->store);
     mcm_job_state state = MCM_JOB_ABSENT;
-    char info[65];
+    char info[65] = "";
     rc = mcm_store_load_state(service->store, uid, &state, info);
     if (rc == MCM_ENOTFOUND) {
         state = MCM_JOB_ABSENT;

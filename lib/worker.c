@@ -219,6 +219,9 @@ static void requeue(mcm_workers *w, running_job *r, mcm_job *job, const char *te
         mcm_job_apply(job, &queued, NULL);
     }
     save_result(w, r, job, retry_after);
+    /* Idle workers sleep until a retry time computed before this one existed: let them look again,
+     * so the job is retried by whichever worker is free when it is due. */
+    mcm_workers_wake(w);
 }
 
 static void fail_job(mcm_workers *w, running_job *r, mcm_job *job, const char *term)
@@ -470,12 +473,13 @@ static void run_job(mcm_workers *w, running_job *r, mcm_job *job)
     free(instances);
 }
 
-/* Claim and process one job. Returns 1 if a job was processed, 0 if none was ready, -1 on error. */
-static int process_next(mcm_workers *w)
+/* Claim and process one job ready at now. Returns 1 if a job was processed, 0 if none was ready,
+ * -1 on error. */
+static int process_next(mcm_workers *w, int64_t now)
 {
     mcm_job *job = NULL;
     mcm_store_lock(w->store);
-    int rc = mcm_store_claim_next(w->store, now_seconds(), &job);
+    int rc = mcm_store_claim_next(w->store, now, &job);
     if (rc == MCM_ENOTFOUND) {
         mcm_store_unlock(w->store);
         return 0;
@@ -522,10 +526,14 @@ static void *media_worker_main(void *arg)
         unsigned long seen = w->wake_sequence;
         pthread_mutex_unlock(&w->lock);
 
-        int processed = process_next(w);
+        /* One clock reading for both questions: a job due at a later second than the claim's
+         * would otherwise be neither ready for the claim nor in the future for next_retry, and
+         * the worker would sleep until the next wake-up instead of until its retry time. */
+        int64_t now = now_seconds();
+        int processed = process_next(w, now);
         int64_t next_retry = 0;
-        if (processed == 0 && mcm_store_next_retry(w->store, now_seconds(), &next_retry) != MCM_OK)
-            next_retry = now_seconds() + 1;
+        if (processed == 0 && mcm_store_next_retry(w->store, now, &next_retry) != MCM_OK)
+            next_retry = now + 1;
 
         pthread_mutex_lock(&w->lock);
         if (processed > 0 || w->stopping || w->wake_sequence != seen)

@@ -15,7 +15,8 @@
 #include <cstring>
 #include <vector>
 
-namespace {
+namespace
+{
 
 DcmTagKey key_of(uint32_t tag)
 {
@@ -162,8 +163,8 @@ extern "C" int mcm_test_request_roundtrip(const mcm_request *in, int part, mcm_t
 }
 
 extern "C" int mcm_test_job_roundtrip(const mcm_job *in, const uint32_t *tags, size_t tag_count, mcm_test_wire wire,
-                                      const mcm_test_extra *extras, size_t extra_count, const char *uid,
-                                      mcm_job **out, double *encode_ms, double *decode_ms)
+                                      const mcm_test_extra *extras, size_t extra_count, const char *uid, mcm_job **out,
+                                      double *encode_ms, double *decode_ms)
 {
     DcmDataset encoded;
     double t0 = mcm_test_now_ms();

@@ -18,9 +18,9 @@ extern "C" {
 
 /* How a data set travels between encode and decode. */
 typedef enum mcm_test_wire {
-    MCM_TEST_WIRE_MEMORY = 0,  /* the same DcmDataset object */
-    MCM_TEST_WIRE_EXPLICIT = 1,/* written as explicit VR little endian bytes, parsed back */
-    MCM_TEST_WIRE_IMPLICIT = 2 /* written as implicit VR little endian bytes, parsed back */
+    MCM_TEST_WIRE_MEMORY = 0,   /* the same DcmDataset object */
+    MCM_TEST_WIRE_EXPLICIT = 1, /* written as explicit VR little endian bytes, parsed back */
+    MCM_TEST_WIRE_IMPLICIT = 2  /* written as implicit VR little endian bytes, parsed back */
 } mcm_test_wire;
 
 /* An extra element to add before decoding: tag, and a string value for string VRs (the

@@ -592,6 +592,51 @@ START_TEST(clients_and_workers_concurrently)
 }
 END_TEST
 
+START_TEST(cancel_races_completion)
+{
+    /* Cancels land before, during and after the writing of real files by two workers. Whatever
+     * the interleaving, a Cancel answered 0000 leaves no job behind, and one answered C201 found it
+     * DONE (digest 5.12, 6). */
+    fx.opts.media_workers = 2;
+    mcm_fx_reopen(&fx);
+    enum { JOBS = 24 };
+    char uids[JOBS][65];
+    uint16_t answers[JOBS];
+    char instance[65];
+    mcm_fx_store(&fx, MCM_TEST_CT_IMAGE, instance);
+    const char *classes[] = {MCM_TEST_CT_IMAGE};
+    const char *refs[] = {instance};
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK);
+    for (int i = 0; i < JOBS; i++) {
+        submit(1, classes, refs, NULL, 0, NULL, uids[i]);
+        if (i % 3 == 1) { /* once a worker has it (CREATING, or already DONE) */
+            double until = mcm_test_now_ms() + 60000;
+            while (mcm_fx_state(&fx, uids[i], NULL) == MCM_JOB_PENDING && mcm_test_now_ms() < until)
+                continue;
+        } else if (i % 3 == 2) { /* after it finished */
+            ck_assert(mcm_fx_wait_state(&fx, uids[i], MCM_JOB_DONE, "NORMAL"));
+        }
+        answers[i] = mcm_fx_cancel(&fx, uids[i], NULL);
+        ck_assert_msg(answers[i] == 0x0000 || answers[i] == MCM_STATUS_ALREADY_COMPLETED, "job %d: cancel 0x%04X", i,
+                      answers[i]);
+    }
+    int cancelled = 0;
+    for (int i = 0; i < JOBS; i++) {
+        if (answers[i] == 0x0000) {
+            cancelled++;
+            ck_assert_int_eq(mcm_fx_state(&fx, uids[i], NULL), MCM_JOB_ABSENT);
+        } else {
+            ck_assert_int_eq(mcm_fx_state(&fx, uids[i], NULL), MCM_JOB_DONE);
+        }
+    }
+    mcm_service_stop(fx.service); /* every worker has saved or discarded its last result */
+    for (int i = 0; i < JOBS; i++)
+        ck_assert_int_eq(mcm_fx_state(&fx, uids[i], NULL), answers[i] == 0x0000 ? MCM_JOB_ABSENT : MCM_JOB_DONE);
+    fprintf(stderr, "worker: %d of %d jobs cancelled, %d completed before their Cancel\n", cancelled, JOBS,
+            JOBS - cancelled);
+}
+END_TEST
+
 Suite *mcm_suite_worker(void)
 {
     Suite *s = suite_create("worker");
@@ -634,6 +679,7 @@ Suite *mcm_suite_worker(void)
     tcase_add_test(tc, state_table_finished_jobs);
     tcase_add_test(tc, retention_of_finished_jobs_and_instances);
     tcase_add_test(tc, clients_and_workers_concurrently);
+    tcase_add_test(tc, cancel_races_completion);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -29,7 +29,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
 
 /* A failure inside the conversion: the mcm_error code, its message already set with mcm_fail. */
 struct conversion_error {
@@ -99,8 +100,8 @@ void insert(DcmItem &item, DcmElement *element, const char *what)
 void put_raw(DcmItem &item, const DcmTagKey &key, DcmEVR vr, const char *value, size_t length)
 {
     if (length > 0xFFFFFFFEu)
-        throw conversion_error{mcm_fail(MCM_EDICOM, "(%04X,%04X): value too long for DICOM", key.getGroup(),
-                                        key.getElement())};
+        throw conversion_error{
+            mcm_fail(MCM_EDICOM, "(%04X,%04X): value too long for DICOM", key.getGroup(), key.getElement())};
     DcmElement *element = NULL;
     check(DcmItem::newDicomElementWithVR(element, DcmTag(key, vr)), "cannot create element");
     OFCondition c = length > 0 ? element->putString(value, (Uint32)length) : EC_Normal;
@@ -160,8 +161,13 @@ void insert_sequence(DcmItem &item, DcmSequenceOfItems *seq)
 /* Sequence under construction: deleted unless handed over with release(). */
 struct pending_sequence {
     DcmSequenceOfItems *seq;
-    explicit pending_sequence(const DcmTagKey &key) : seq(new DcmSequenceOfItems(key)) {}
-    ~pending_sequence() { delete seq; }
+    explicit pending_sequence(const DcmTagKey &key) : seq(new DcmSequenceOfItems(key))
+    {
+    }
+    ~pending_sequence()
+    {
+        delete seq;
+    }
     DcmSequenceOfItems *release()
     {
         DcmSequenceOfItems *s = seq;
@@ -467,8 +473,7 @@ void decode_icon(DcmItem &item, icon_buffers &out)
         else if (key == DCM_PhotometricInterpretation) {
             out.photometric = string_of(element);
             has_photometric = true;
-        }
-        else if (key == DCM_PixelData)
+        } else if (key == DCM_PixelData)
             out.pixels = bytes_of(element);
         else if (key == DCM_RedPaletteColorLookupTableDescriptor) {
             for (unsigned long k = 0; k < 3; k++) {
@@ -579,9 +584,9 @@ void decode_failed(DcmObject *object, mcm_job *job)
                 }
             }
         }
-        check_rc(mcm_job_add_failed(job, has_class ? class_uid.c_str() : NULL, has_instance ? instance_uid.c_str() : NULL,
-                                    has_profile ? profile.c_str() : NULL, reason,
-                                    attributes.empty() ? NULL : attributes.data(), attributes.size()));
+        check_rc(mcm_job_add_failed(job, has_class ? class_uid.c_str() : NULL,
+                                    has_instance ? instance_uid.c_str() : NULL, has_profile ? profile.c_str() : NULL,
+                                    reason, attributes.empty() ? NULL : attributes.data(), attributes.size()));
     }
 }
 
@@ -696,8 +701,10 @@ int mcm_dataset_from_job(const mcm_job *job, const uint32_t *tags, size_t tag_co
                 encode_job_attribute(job, tags[i], out);
             return;
         }
-        static const uint32_t maintained[] = {MCM_TAG_EXECUTION_STATUS, MCM_TAG_EXECUTION_STATUS_INFO,
-                                              MCM_TAG_TOTAL_NUMBER_OF_PIECES, MCM_TAG_FAILED_SOP_SEQUENCE,
+        static const uint32_t maintained[] = {MCM_TAG_EXECUTION_STATUS,
+                                              MCM_TAG_EXECUTION_STATUS_INFO,
+                                              MCM_TAG_TOTAL_NUMBER_OF_PIECES,
+                                              MCM_TAG_FAILED_SOP_SEQUENCE,
                                               MCM_TAG_REFERENCED_STORAGE_MEDIA_SEQUENCE,
                                               MCM_TAG_REFERENCED_SOP_SEQUENCE};
         for (uint32_t tag : maintained)
@@ -738,12 +745,8 @@ int mcm_job_from_dataset(DcmDataset &in, const char *uid, mcm_job **out)
                 mcm_job_set_pieces(job, ok ? pieces : 0);
                 break;
             }
-            case MCM_TAG_FAILED_SOP_SEQUENCE:
-                decode_failed(o, job);
-                break;
-            case MCM_TAG_REFERENCED_STORAGE_MEDIA_SEQUENCE:
-                decode_media(o, job);
-                break;
+            case MCM_TAG_FAILED_SOP_SEQUENCE: decode_failed(o, job); break;
+            case MCM_TAG_REFERENCED_STORAGE_MEDIA_SEQUENCE: decode_media(o, job); break;
             default:
                 if (!decode_request_attribute(o, request)) {
                     if (!is_group_length(tag))

@@ -54,7 +54,8 @@ struct mcm_scu {
     }
 };
 
-namespace {
+namespace
+{
 
 const char *const explicit_le = UID_LittleEndianExplicitTransferSyntax;
 const char *const implicit_le = UID_LittleEndianImplicitTransferSyntax;
@@ -114,11 +115,20 @@ bool text_has(const OFCondition &c, const char *needle)
     return strstr(c.text(), needle) != NULL;
 }
 
-/* The association can no longer be trusted: abort it (A-ABORT) unless the peer already did. */
-void give_up_association(mcm_scu *scu, bool send_abort)
+/* How to end an association that can no longer be trusted. */
+enum ending { SEND_ABORT, CLOSE_CONNECTION, ALREADY_ENDED };
+
+/* A responsive peer that broke the protocol gets an A-ABORT. A peer that did not answer in time
+ * would not read one either, and DCMTK waits up to the ACSE timeout for the peer to close after
+ * sending it, so its connection is simply closed (which peers treat as an A-P-ABORT). */
+void give_up_association(mcm_scu *scu, ending how)
 {
-    if (scu->usable && send_abort && scu->association != NULL)
-        (void)ASC_abortAssociation(scu->association);
+    if (scu->usable && scu->association != NULL) {
+        if (how == SEND_ABORT)
+            (void)ASC_abortAssociation(scu->association);
+        else if (how == CLOSE_CONNECTION)
+            (void)ASC_dropAssociation(scu->association);
+    }
     scu->usable = false;
 }
 
@@ -127,33 +137,35 @@ int exchange_failure(mcm_scu *scu, const OFCondition &c, const char *what)
 {
     int code;
     const char *why;
-    bool send_abort = true;
+    ending how = SEND_ABORT;
     if (c == DIMSE_NODATAAVAILABLE) {
         code = MCM_ETIMEOUT;
-        why = "no reply within the DIMSE timeout; association aborted";
+        why = "no reply within the DIMSE timeout; connection closed";
+        how = CLOSE_CONNECTION;
     } else if (c == DUL_PEERABORTEDASSOCIATION || text_has(c, "Peer aborted")) {
         code = MCM_EABORTED;
         why = "the peer aborted the association";
-        send_abort = false;
+        how = ALREADY_ENDED;
     } else if (c == DUL_PEERREQUESTEDRELEASE) {
         code = MCM_EABORTED;
         why = "the peer released the association in the middle of an exchange";
     } else if (c == DUL_NETWORKCLOSED || text_has(c, "network closed")) {
         code = MCM_ENET;
         why = "the peer closed the connection";
-        send_abort = false;
+        how = ALREADY_ENDED;
     } else {
         code = MCM_ENET;
         why = "network error";
+        how = CLOSE_CONNECTION;
     }
-    give_up_association(scu, send_abort);
+    give_up_association(scu, how);
     scu_log(scu, MCM_LOG_ERROR, "%s with %s failed: %s (%s)", what, scu->peer.c_str(), why, c.text());
     return mcm_fail(code, "%s with %s failed: %s (%s)", what, scu->peer.c_str(), why, c.text());
 }
 
 int protocol_failure(mcm_scu *scu, const char *what, const char *detail)
 {
-    give_up_association(scu, true);
+    give_up_association(scu, SEND_ABORT);
     scu_log(scu, MCM_LOG_ERROR, "%s: %s; association aborted", what, detail);
     return mcm_fail(MCM_EPROTOCOL, "%s: %s; association aborted", what, detail);
 }
@@ -351,6 +363,8 @@ int association_failure(mcm_scu *scu, T_ASC_Parameters *params, const OFConditio
     } else if (c == DUL_PEERABORTEDASSOCIATION) {
         code = MCM_EABORTED;
         why = "the peer aborted the association request";
+    } else if (text_has(c, "unknown host")) {
+        why = "cannot resolve the host name";
     } else if (text_has(c, "TCP Initialization Error")) {
         why = "cannot connect (is an SCP listening there?)";
     }
@@ -380,8 +394,8 @@ T_ASC_PresentationContextID mcm_context(mcm_scu *scu)
 
 int no_mcm_context(const mcm_scu *scu)
 {
-    return mcm_fail(MCM_ENOCONTEXT, "%s did not accept the Media Creation Management SOP class (%s)",
-                    scu->peer.c_str(), MCM_SOP_CLASS_UID);
+    return mcm_fail(MCM_ENOCONTEXT, "%s did not accept the Media Creation Management SOP class (%s)", scu->peer.c_str(),
+                    MCM_SOP_CLASS_UID);
 }
 
 /* Copy a string element's value (padding removed) into dst (size bytes, always terminated). */
@@ -465,8 +479,7 @@ bool reply_header_of(const T_DIMSE_Message &m, reply_header &h)
     case DIMSE_N_GET_RSP:
         h = {m.msg.NGetRSP.MessageIDBeingRespondedTo, m.msg.NGetRSP.DataSetType, m.msg.NGetRSP.DimseStatus};
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -530,8 +543,8 @@ int n_exchange(mcm_scu *scu, T_DIMSE_Message &request, DcmDataset *data, T_DIMSE
     }
     if (header.data_set_type != DIMSE_DATASET_NULL) {
         DcmDataset *received = NULL;
-        c = DIMSE_receiveDataSetInMemory(scu->association, blocking(scu), scu->dimse_timeout, &reply_context,
-                                         &received, NULL, NULL);
+        c = DIMSE_receiveDataSetInMemory(scu->association, blocking(scu), scu->dimse_timeout, &reply_context, &received,
+                                         NULL, NULL);
         if (c.bad()) {
             detail = NULL;
             return exchange_failure(scu, c, what);
@@ -560,7 +573,8 @@ int n_action(mcm_scu *scu, const char *instance_uid, Uint16 action_type, const m
     if (rc != MCM_OK)
         return rc;
     if (!uid_ok(instance_uid))
-        return mcm_fail(MCM_EINVAL, "instance UID \"%.70s\" is not a valid UID", instance_uid ? instance_uid : "(null)");
+        return mcm_fail(MCM_EINVAL, "instance UID \"%.70s\" is not a valid UID",
+                        instance_uid ? instance_uid : "(null)");
     DcmDataset data;
     bool with_data = false;
     if (information != NULL) {
@@ -593,7 +607,10 @@ int n_action(mcm_scu *scu, const char *instance_uid, Uint16 action_type, const m
     rq.ActionTypeID = action_type;
     rq.DataSetType = with_data ? DIMSE_DATASET_PRESENT : DIMSE_DATASET_NULL;
     scu_log(scu, MCM_LOG_INFO, "N-ACTION-RQ (message %u): action type %u%s on %s, %s", (unsigned)rq.MessageID,
-            (unsigned)action_type, action_type == 1 ? " (Initiate)" : action_type == 2 ? " (Cancel)" : "",
+            (unsigned)action_type,
+            action_type == 1   ? " (Initiate)"
+            : action_type == 2 ? " (Cancel)"
+                               : "",
             instance_uid, with_data ? "with Action Information" : "no data set");
     T_DIMSE_Message reply;
     DcmDataset *detail = NULL, *reply_data = NULL;
@@ -602,7 +619,7 @@ int n_action(mcm_scu *scu, const char *instance_uid, Uint16 action_type, const m
         return rc;
     std::unique_ptr<DcmDataset> detail_owner(detail), data_owner(reply_data);
     const T_DIMSE_N_ActionRSP &rsp = reply.msg.NActionRSP;
-    mcm_response local;
+    mcm_response local{};
     mcm_response *r = response != NULL ? response : &local;
     fill_response(r, MCM_OP_N_ACTION, rsp.DimseStatus, detail);
     if (rsp.opts & O_NACTION_ACTIONTYPEID) {
@@ -686,8 +703,7 @@ MCM_EXTERN int mcm_scu_connect(mcm_scu **out, const mcm_scu_options *opts)
             for (const std::string &s : contexts[i].transfer_syntaxes)
                 syntaxes.push_back(s.c_str());
             c = ASC_addPresentationContext(params, (T_ASC_PresentationContextID)(2 * i + 1),
-                                           contexts[i].abstract_syntax.c_str(), syntaxes.data(),
-                                           (int)syntaxes.size());
+                                           contexts[i].abstract_syntax.c_str(), syntaxes.data(), (int)syntaxes.size());
         }
         if (c.bad()) {
             ASC_destroyAssociationParameters(&params);
@@ -722,8 +738,8 @@ MCM_EXTERN int mcm_scu_connect(mcm_scu **out, const mcm_scu_options *opts)
                 T_ASC_PresentationContext pc;
                 if (ASC_getPresentationContext(params, i, &pc).good())
                     scu_log(scu.get(), MCM_LOG_DEBUG, "  context %u %s: %s", (unsigned)pc.presentationContextID,
-                            pc.resultReason == ASC_P_ACCEPTANCE ? "accepted" : "refused", pc.resultReason ==
-                            ASC_P_ACCEPTANCE ? pc.acceptedTransferSyntax : pc.abstractSyntax);
+                            pc.resultReason == ASC_P_ACCEPTANCE ? "accepted" : "refused",
+                            pc.resultReason == ASC_P_ACCEPTANCE ? pc.acceptedTransferSyntax : pc.abstractSyntax);
             }
         }
         if (accepted == 0) {
@@ -755,7 +771,7 @@ MCM_EXTERN int mcm_scu_echo(mcm_scu *scu, mcm_response *response)
         std::unique_ptr<DcmDataset> detail_owner(detail);
         if (c.bad())
             return exchange_failure(scu, c, "C-ECHO");
-        mcm_response local;
+        mcm_response local{};
         mcm_response *r = response != NULL ? response : &local;
         fill_response(r, MCM_OP_ANY, status, detail);
         log_reply(scu, "C-ECHO-RSP", id, r, MCM_OP_ANY);
@@ -833,7 +849,7 @@ MCM_EXTERN int mcm_scu_store_file(mcm_scu *scu, const char *path, mcm_response *
         std::unique_ptr<DcmDataset> detail_owner(detail);
         if (c.bad())
             return exchange_failure(scu, c, "C-STORE");
-        mcm_response local;
+        mcm_response local{};
         mcm_response *r = response != NULL ? response : &local;
         fill_response(r, MCM_OP_ANY, rsp.DimseStatus, detail);
         if (rsp.opts & O_STORE_AFFECTEDSOPINSTANCEUID)
@@ -883,7 +899,7 @@ MCM_EXTERN int mcm_scu_create(mcm_scu *scu, const mcm_request *request, const ch
             return rc2;
         std::unique_ptr<DcmDataset> detail_owner(detail), data_owner(reply_data);
         const T_DIMSE_N_CreateRSP &rsp = reply.msg.NCreateRSP;
-        mcm_response local;
+        mcm_response local{};
         mcm_response *r = response != NULL ? response : &local;
         fill_response(r, MCM_OP_N_CREATE, rsp.DimseStatus, detail);
         if ((rsp.opts & O_NCREATE_AFFECTEDSOPINSTANCEUID) && rsp.AffectedSOPInstanceUID[0] != '\0')
@@ -948,7 +964,8 @@ MCM_EXTERN int mcm_scu_get(mcm_scu *scu, const char *instance_uid, const uint32_
     if (rc != MCM_OK)
         return rc;
     if (!uid_ok(instance_uid))
-        return mcm_fail(MCM_EINVAL, "instance UID \"%.70s\" is not a valid UID", instance_uid ? instance_uid : "(null)");
+        return mcm_fail(MCM_EINVAL, "instance UID \"%.70s\" is not a valid UID",
+                        instance_uid ? instance_uid : "(null)");
     if (tag_count > 0 && tags == NULL)
         return mcm_fail(MCM_EINVAL, "tags is NULL");
     if (tag_count > 0x3FFF)
@@ -978,7 +995,7 @@ MCM_EXTERN int mcm_scu_get(mcm_scu *scu, const char *instance_uid, const uint32_
             return rc2;
         std::unique_ptr<DcmDataset> detail_owner(detail), data_owner(reply_data);
         const T_DIMSE_N_GetRSP &rsp = reply.msg.NGetRSP;
-        mcm_response local;
+        mcm_response local{};
         mcm_response *r = response != NULL ? response : &local;
         fill_response(r, MCM_OP_N_GET, rsp.DimseStatus, detail);
         if (rsp.opts & O_NGET_AFFECTEDSOPINSTANCEUID)
@@ -1009,8 +1026,8 @@ MCM_EXTERN int mcm_scu_release(mcm_scu *scu)
             scu_log(scu, MCM_LOG_ERROR, "release failed: %s", c.text());
             if (c == DUL_PEERABORTEDASSOCIATION)
                 return mcm_fail(MCM_EABORTED, "the peer aborted the association during release");
-            return mcm_fail(text_has(c, "imeout") ? MCM_ETIMEOUT : MCM_ENET, "release of the association with %s failed: %s",
-                            scu->peer.c_str(), c.text());
+            return mcm_fail(text_has(c, "imeout") ? MCM_ETIMEOUT : MCM_ENET,
+                            "release of the association with %s failed: %s", scu->peer.c_str(), c.text());
         }
         return MCM_OK;
     });

@@ -15,7 +15,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-namespace {
+namespace
+{
 
 /* Best effort: a socket that refuses an option still works, only slower. */
 void set_option(DcmNativeSocketType socket, int option)
@@ -30,7 +31,8 @@ void set_option(DcmNativeSocketType socket, int option)
  * (it is a hint to the ACK machinery, not a sticky option), so a peer that leaves Nagle's
  * algorithm on would otherwise wait up to 40 ms for our delayed ACK before sending the rest of
  * a reply: re-arming it just before and just after each read makes every ACK immediate. */
-class McmTcpConnection : public DcmTCPConnection {
+class McmTcpConnection : public DcmTCPConnection
+{
   public:
     explicit McmTcpConnection(DcmNativeSocketType socket) : DcmTCPConnection(socket)
     {
@@ -69,6 +71,10 @@ OFCondition mcm_initialize_network(T_ASC_NetworkRole role, int port, int timeout
 {
     /* The first DUL_InitializeNetwork of a process runs one-time set-up behind an unsynchronised
      * static (dcmtk-notes section 5): serialise every initialisation of ours. */
-    std::lock_guard<std::mutex> guard(network_init_lock);
-    return ASC_initializeNetwork(role, port, timeout, network);
+    try {
+        std::lock_guard<std::mutex> guard(network_init_lock);
+        return ASC_initializeNetwork(role, port, timeout, network);
+    } catch (...) {
+        return EC_IllegalCall; /* the lock failed: callers are C boundaries, nothing may escape */
+    }
 }
