@@ -37,25 +37,24 @@ static void log_line(mcm_log_level level, const char *message, void *user)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: mcmscp [options] [port]\n"
-            "\n"
-            "A DICOM Media Creation Management SCP (PS3.4 Annex S) that stores received instances and\n"
-            "writes each completed media creation request as a directory of copied files.\n"
-            "\n"
-            "  -h, --help                 show this help and exit\n"
-            "      --version              show the version and exit\n"
-            "  -v, --verbose              log one line per request (the default)\n"
-            "  -d, --debug                log associations and DCMTK debug messages too\n"
-            "  -q, --quiet                log warnings and errors only\n"
-            "  -aet, --aetitle TITLE      our AE title (default MCMSCP)\n"
-            "      --storage DIR          directory for received instances (required)\n"
-            "      --output DIR           directory for written media (required)\n"
-            "      --db FILE              SQLite job database (required)\n"
-            "      --bind ADDRESS         IPv4 address to listen on (default: all)\n"
-            "      --max-associations N   simultaneous associations (default 16)\n"
-            "      --annex-c              only the status detail fields PS3.7 Annex C lists\n"
-            "  port                       TCP port (default 11112; 0 picks a free port)\n");
+    fprintf(out, "usage: mcmscp [options] [port]\n"
+                 "\n"
+                 "A DICOM Media Creation Management SCP (PS3.4 Annex S) that stores received instances and\n"
+                 "writes each completed media creation request as a directory of copied files.\n"
+                 "\n"
+                 "  -h, --help                 show this help and exit\n"
+                 "      --version              show the version and exit\n"
+                 "  -v, --verbose              log one line per request (the default)\n"
+                 "  -d, --debug                log associations and DCMTK debug messages too\n"
+                 "  -q, --quiet                log warnings and errors only\n"
+                 "  -aet, --aetitle TITLE      our AE title (default MCMSCP)\n"
+                 "      --storage DIR          directory for received instances (required)\n"
+                 "      --output DIR           directory for written media (required)\n"
+                 "      --db FILE              SQLite job database (required)\n"
+                 "      --bind ADDRESS         IPv4 address to listen on (default: all)\n"
+                 "      --max-associations N   simultaneous associations (default 16)\n"
+                 "      --annex-c              only the status detail fields PS3.7 Annex C lists\n"
+                 "  port                       TCP port (default 11112; 0 picks a free port)\n");
 }
 
 static int parse_unsigned(const char *text, unsigned long max, unsigned long *out)
@@ -226,13 +225,13 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDS_VALUE()                                                                                              \
-    do {                                                                                                           \
-        if (value == NULL) {                                                                                       \
-            fprintf(stderr, "mcmscp: %s needs a value\n", a);                                                      \
-            return 2;                                                                                              \
-        }                                                                                                          \
-        i++;                                                                                                       \
+#define NEEDS_VALUE()                                                                                                  \
+    do {                                                                                                               \
+        if (value == NULL) {                                                                                           \
+            fprintf(stderr, "mcmscp: %s needs a value\n", a);                                                          \
+            return 2;                                                                                                  \
+        }                                                                                                              \
+        i++;                                                                                                           \
     } while (0)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);

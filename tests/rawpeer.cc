@@ -29,7 +29,8 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace
+{
 
 constexpr int kTimeoutSeconds = 30;
 const T_ASC_PresentationContextID kVerificationContext = 1;
@@ -41,7 +42,8 @@ const T_ASC_PresentationContextID kExtraContext = 7;
 std::mutex init_lock;
 
 /* Plain TCP, Nagle untouched, remembering the socket so that a test can cut it. */
-class RecordingLayer : public DcmTransportLayer {
+class RecordingLayer : public DcmTransportLayer
+{
   public:
     DcmTransportConnection *createConnection(DcmNativeSocketType socket, OFBool) override
     {
@@ -68,7 +70,8 @@ struct mcm_rawpeer {
     bool dead = false;
 };
 
-namespace {
+namespace
+{
 
 void fill_reply(mcm_rawpeer_reply *reply, DcmDataset *detail)
 {
@@ -149,8 +152,8 @@ int exchange(mcm_rawpeer *peer, T_ASC_PresentationContextID pc, T_DIMSE_Message 
     if (type != DIMSE_DATASET_NULL) {
         DcmDataset *received = nullptr;
         T_ASC_PresentationContextID data_pc = 0;
-        c = DIMSE_receiveDataSetInMemory(peer->assoc, DIMSE_NONBLOCKING, kTimeoutSeconds, &data_pc, &received,
-                                         nullptr, nullptr);
+        c = DIMSE_receiveDataSetInMemory(peer->assoc, DIMSE_NONBLOCKING, kTimeoutSeconds, &data_pc, &received, nullptr,
+                                         nullptr);
         if (c.bad()) {
             peer->dead = true;
             return -1;
@@ -170,8 +173,8 @@ void copy_uid(DIC_UI &to, const char *from)
 
 } // namespace
 
-extern "C" int mcm_rawpeer_connect(mcm_rawpeer **out, const mcm_rawpeer_options *opts,
-                                   mcm_rawpeer_rejection *rejection, char *error)
+extern "C" int mcm_rawpeer_connect(mcm_rawpeer **out, const mcm_rawpeer_options *opts, mcm_rawpeer_rejection *rejection,
+                                   char *error)
 {
     *out = nullptr;
     if (rejection != nullptr)
@@ -288,8 +291,7 @@ extern "C" int mcm_rawpeer_create_minimal(mcm_rawpeer *peer, const char *sop_cla
     return mcm_rawpeer_create(peer, sop_class_uid, sop_instance_uid, nullptr, 0, nullptr, reply);
 }
 
-extern "C" int mcm_rawpeer_action(mcm_rawpeer *peer, const char *uid, uint16_t action_type_id,
-                                  mcm_rawpeer_reply *reply)
+extern "C" int mcm_rawpeer_action(mcm_rawpeer *peer, const char *uid, uint16_t action_type_id, mcm_rawpeer_reply *reply)
 {
     T_DIMSE_Message msg;
     std::memset(&msg, 0, sizeof msg);
@@ -384,7 +386,8 @@ extern "C" int mcm_rawpeer_store(mcm_rawpeer *peer, const char *path, mcm_rawpee
     return exchange(peer, kStorageContext, msg, data, reply);
 }
 
-namespace {
+namespace
+{
 
 struct CutContext {
     int socket_fd;
@@ -421,8 +424,7 @@ extern "C" int mcm_rawpeer_drop_mid_dataset(mcm_rawpeer *peer)
     copy_uid(msg.msg.NCreateRQ.AffectedSOPClassUID, UID_MediaCreationManagementSOPClass);
     msg.msg.NCreateRQ.DataSetType = DIMSE_DATASET_PRESENT;
     CutContext cut = {peer->layer.socket_fd, false};
-    (void)DIMSE_sendMessageUsingMemoryData(peer->assoc, kMcmContext, &msg, nullptr, &data, cut_after_first_pdv,
-                                           &cut);
+    (void)DIMSE_sendMessageUsingMemoryData(peer->assoc, kMcmContext, &msg, nullptr, &data, cut_after_first_pdv, &cut);
     peer->dead = true;
     return cut.cut ? 0 : -1;
 }
@@ -492,9 +494,11 @@ extern "C" int mcm_rawpeer_silent_connection(uint16_t port, int hold_ms)
 
 /* ---- Nagle on: a DcmSCU left as Debian builds it -------------------------------------------- */
 
-namespace {
+namespace
+{
 
-class NagleScu : public DcmSCU {
+class NagleScu : public DcmSCU
+{
   public:
     using DcmSCU::receiveDIMSECommand;
     using DcmSCU::receiveDIMSEDataset;

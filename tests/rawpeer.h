@@ -24,12 +24,12 @@ typedef struct mcm_rawpeer mcm_rawpeer;
 
 /* What mcm_rawpeer_connect() proposes. */
 typedef struct mcm_rawpeer_options {
-    uint16_t port;                /* on 127.0.0.1 */
-    const char *calling_ae_title; /* NULL: "RAWPEER" */
-    const char *called_ae_title;  /* NULL: "MCMSCP" */
-    int implicit_only;            /* 1: every context proposes implicit VR little endian alone */
-    const char *storage_sop_class;/* NULL: none; else one storage context for this class */
-    const char *extra_sop_class;  /* NULL: none; else one more context (e.g. an unknown class) */
+    uint16_t port;                 /* on 127.0.0.1 */
+    const char *calling_ae_title;  /* NULL: "RAWPEER" */
+    const char *called_ae_title;   /* NULL: "MCMSCP" */
+    int implicit_only;             /* 1: every context proposes implicit VR little endian alone */
+    const char *storage_sop_class; /* NULL: none; else one storage context for this class */
+    const char *extra_sop_class;   /* NULL: none; else one more context (e.g. an unknown class) */
 } mcm_rawpeer_options;
 
 /* The A-ASSOCIATE-RJ fields when a connect was rejected (all 0 otherwise). */
@@ -51,15 +51,15 @@ int mcm_rawpeer_accepted_count(const mcm_rawpeer *peer);
 /* A reply as a raw peer sees it. */
 typedef struct mcm_rawpeer_reply {
     uint16_t status;
-    char affected_sop_instance_uid[65];  /* "" if absent */
+    char affected_sop_instance_uid[65]; /* "" if absent */
     int has_action_type_id;
     uint16_t action_type_id;
-    char error_comment[65];              /* "" if absent */
-    int detail_count;                    /* status detail elements received */
+    char error_comment[65]; /* "" if absent */
+    int detail_count;       /* status detail elements received */
     int has_data_set;
-    int data_set_count;                  /* top-level elements of the returned data set */
-    char execution_status[17];           /* (2100,0020) in the data set, "" if absent */
-    char execution_status_info[65];      /* (2100,0030) in the data set, "" if absent */
+    int data_set_count;             /* top-level elements of the returned data set */
+    char execution_status[17];      /* (2100,0020) in the data set, "" if absent */
+    char execution_status_info[65]; /* (2100,0030) in the data set, "" if absent */
 } mcm_rawpeer_reply;
 
 /* Each returns 0 when a reply came back (in *reply), -1 otherwise (the association is then dead). */

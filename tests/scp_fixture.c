@@ -49,8 +49,8 @@ static int copy_file(const char *from, const char *to)
     return rc;
 }
 
-static int fixture_write_media(const mcm_job *job, const mcm_instance *instances, size_t count,
-                               mcm_media_context *ctx, void *user)
+static int fixture_write_media(const mcm_job *job, const mcm_instance *instances, size_t count, mcm_media_context *ctx,
+                               void *user)
 {
     mcm_fixture *f = user;
     int mode = atomic_load(&f->mode);

@@ -17,14 +17,14 @@ extern "C" {
 
 /* What the test writer does with the next jobs. */
 typedef enum mcm_fixture_mode {
-    MCM_FIXTURE_COPY = 0,    /* copy every instance into output/<job UID>/, one volume, pieces = copies */
-    MCM_FIXTURE_HOLD = 1,    /* wait (in CREATING) until released or told to stop, then copy */
-    MCM_FIXTURE_FAIL = 2,    /* mcm_media_fail(MCD_FAILURE) */
-    MCM_FIXTURE_DEFER = 3    /* mcm_media_defer(OUT_OF_SUPPLIES, an hour) */
+    MCM_FIXTURE_COPY = 0, /* copy every instance into output/<job UID>/, one volume, pieces = copies */
+    MCM_FIXTURE_HOLD = 1, /* wait (in CREATING) until released or told to stop, then copy */
+    MCM_FIXTURE_FAIL = 2, /* mcm_media_fail(MCD_FAILURE) */
+    MCM_FIXTURE_DEFER = 3 /* mcm_media_defer(OUT_OF_SUPPLIES, an hour) */
 } mcm_fixture_mode;
 
 typedef struct mcm_fixture {
-    char *dir;               /* scratch directory (removed by mcm_fixture_cleanup) */
+    char *dir; /* scratch directory (removed by mcm_fixture_cleanup) */
     char storage[4096];
     char database[4096];
     char output[4096];
@@ -34,13 +34,13 @@ typedef struct mcm_fixture {
     int run_rc;
     uint16_t port;
     /* Writer control and counters (any thread). */
-    atomic_int mode;             /* mcm_fixture_mode */
-    atomic_int interruptible;    /* HOLD: what the writer declares (default 1) */
-    atomic_int release;          /* HOLD: 1 lets held jobs finish */
-    atomic_int holding;          /* HOLD: writers currently waiting */
-    atomic_int written;          /* jobs completed by the writer */
-    atomic_int stopped;          /* writers that saw mcm_media_should_stop() */
-    atomic_int log_lines;        /* INFO lines logged by the SCP */
+    atomic_int mode;          /* mcm_fixture_mode */
+    atomic_int interruptible; /* HOLD: what the writer declares (default 1) */
+    atomic_int release;       /* HOLD: 1 lets held jobs finish */
+    atomic_int holding;       /* HOLD: writers currently waiting */
+    atomic_int written;       /* jobs completed by the writer */
+    atomic_int stopped;       /* writers that saw mcm_media_should_stop() */
+    atomic_int log_lines;     /* INFO lines logged by the SCP */
 } mcm_fixture;
 
 /* A new fixture in *f with its scratch directory (no SCP yet). */

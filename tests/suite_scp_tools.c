@@ -47,9 +47,8 @@ START_TEST(test_echoscu)
                      0);
     ck_assert_int_eq(mcm_test_system("echoscu -aet ECHOSCU -aec MCMSCP 127.0.0.1 %u 2>&1", (unsigned)f.port), 0);
     /* Addressed to another AE title: rejected, echoscu fails. */
-    ck_assert_int_ne(mcm_test_system("echoscu -aet ECHOSCU -aec SOMEONE 127.0.0.1 %u >/dev/null 2>&1",
-                                     (unsigned)f.port),
-                     0);
+    ck_assert_int_ne(
+        mcm_test_system("echoscu -aet ECHOSCU -aec SOMEONE 127.0.0.1 %u >/dev/null 2>&1", (unsigned)f.port), 0);
     mcm_fixture_cleanup(&f);
 }
 END_TEST
@@ -61,13 +60,13 @@ START_TEST(test_storescu_then_dcmdump)
     mcm_fixture_start_default(&f);
     char paths[3][4096], uids[3][65];
     mcm_fixture_make_images(&f, 3, paths, uids);
-    ck_assert_int_eq(mcm_test_system("storescu -aet STORESCU -aec MCMSCP 127.0.0.1 %u '%s' '%s' 2>&1",
-                                     (unsigned)f.port, paths[0], paths[1]),
+    ck_assert_int_eq(mcm_test_system("storescu -aet STORESCU -aec MCMSCP 127.0.0.1 %u '%s' '%s' 2>&1", (unsigned)f.port,
+                                     paths[0], paths[1]),
                      0);
     /* A peer that proposes implicit VR only: storescu converts. */
-    ck_assert_int_eq(mcm_test_system("storescu -xi -aet STORESCU -aec MCMSCP 127.0.0.1 %u '%s' 2>&1",
-                                     (unsigned)f.port, paths[2]),
-                     0);
+    ck_assert_int_eq(
+        mcm_test_system("storescu -xi -aet STORESCU -aec MCMSCP 127.0.0.1 %u '%s' 2>&1", (unsigned)f.port, paths[2]),
+        0);
     /* dcmdump reads every instance we stored, and finds its UID in it. */
     char *listing = mcm_test_capture("find '%s' -type f -name '*.dcm' | sort", f.storage);
     ck_assert_ptr_nonnull(listing);
@@ -148,8 +147,8 @@ static void tool_start(tool *t)
             dup2(fd, 2);
             close(fd);
         }
-        execl(binary, "mcmscp", "-aet", "MCMSCP", "--storage", t->storage, "--output", t->output, "--db",
-              t->database, "--bind", "127.0.0.1", port, (char *)NULL);
+        execl(binary, "mcmscp", "-aet", "MCMSCP", "--storage", t->storage, "--output", t->output, "--db", t->database,
+              "--bind", "127.0.0.1", port, (char *)NULL);
         _exit(127);
     }
     t->pid = pid;

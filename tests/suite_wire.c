@@ -219,9 +219,9 @@ START_TEST(test_absent_create_missing_sequence)
     ck_assert_int_eq(mcm_scu_create(w.scu, request, NULL, uid, &rsp), MCM_OK);
     ck_assert_uint_eq(rsp.status, 0x0120);
     ck_assert_str_eq(rsp.affected_sop_instance_uid, ""); /* digest A7: none on failure */
-    ck_assert_int_eq(response_has_tag(rsp.attribute_identifiers, rsp.attribute_identifier_count,
-                                       MCM_TAG_REFERENCED_SOP_SEQUENCE),
-                     1);
+    ck_assert_int_eq(
+        response_has_tag(rsp.attribute_identifiers, rsp.attribute_identifier_count, MCM_TAG_REFERENCED_SOP_SEQUENCE),
+        1);
     /* A data set without the sequence (only a label) is the same. */
     ck_assert_int_eq(mcm_request_set_attribute(request, MCM_TAG_LABEL_TEXT, "no references"), MCM_OK);
     ck_assert_int_eq(mcm_scu_create(w.scu, request, NULL, uid, &rsp), MCM_OK);
@@ -238,9 +238,8 @@ START_TEST(test_absent_create_missing_value)
     mcm_request *request = NULL;
     ck_assert_int_eq(mcm_request_new(&request), MCM_OK);
     /* An item whose Referenced SOP Instance UID is present but empty: 0121. */
-    ck_assert_int_eq(mcm_request_add_reference_raw(request, MCM_TEST_CT_IMAGE, strlen(MCM_TEST_CT_IMAGE), "", 0,
-                                                   NULL, 0),
-                     MCM_OK);
+    ck_assert_int_eq(
+        mcm_request_add_reference_raw(request, MCM_TEST_CT_IMAGE, strlen(MCM_TEST_CT_IMAGE), "", 0, NULL, 0), MCM_OK);
     char uid[65];
     mcm_response rsp;
     ck_assert_int_eq(mcm_scu_create(w.scu, request, NULL, uid, &rsp), MCM_OK);
@@ -278,9 +277,8 @@ START_TEST(test_absent_create_unknown_attribute_strict)
     ck_assert_int_eq(mcm_rawpeer_connect(&peer, &po, NULL, NULL), 0);
     mcm_rawpeer_reply reply;
     /* Patient Name is no attribute of the MCM module: strict mode refuses it with 0105. */
-    ck_assert_int_eq(mcm_rawpeer_create(peer, MCM_TEST_CT_IMAGE, w.uids[0], NULL, MCM_TAG(0x0010, 0x0010),
-                                        "Doe^John", &reply),
-                     0);
+    ck_assert_int_eq(
+        mcm_rawpeer_create(peer, MCM_TEST_CT_IMAGE, w.uids[0], NULL, MCM_TAG(0x0010, 0x0010), "Doe^John", &reply), 0);
     ck_assert_uint_eq(reply.status, 0x0105);
     mcm_rawpeer_free(peer);
     world_close(&w);
@@ -296,9 +294,8 @@ START_TEST(test_absent_create_unknown_attribute_lenient)
     ck_assert_int_eq(mcm_rawpeer_connect(&peer, &po, NULL, NULL), 0);
     mcm_rawpeer_reply reply;
     /* Default: ignored, and never a warning on N-CREATE (digest A9, 5.10). */
-    ck_assert_int_eq(mcm_rawpeer_create(peer, MCM_TEST_CT_IMAGE, w.uids[0], NULL, MCM_TAG(0x0010, 0x0010),
-                                        "Doe^John", &reply),
-                     0);
+    ck_assert_int_eq(
+        mcm_rawpeer_create(peer, MCM_TEST_CT_IMAGE, w.uids[0], NULL, MCM_TAG(0x0010, 0x0010), "Doe^John", &reply), 0);
     ck_assert_uint_eq(reply.status, 0x0000);
     mcm_rawpeer_free(peer);
     world_close(&w);
@@ -454,9 +451,9 @@ START_TEST(test_pending_rows)
     ck_assert_int_eq(mcm_request_copies(mcm_job_request(job)), 2);
     ck_assert_int_eq(mcm_request_priority(mcm_job_request(job)), MCM_PRIORITY_LOW);
     mcm_job_free(job);
-    ck_assert_uint_eq(initiate(&w, uid, 1, MCM_PRIORITY_UNSET), 0xA510); /* PENDING + Initiate */
+    ck_assert_uint_eq(initiate(&w, uid, 1, MCM_PRIORITY_UNSET), 0xA510);  /* PENDING + Initiate */
     ck_assert_uint_eq(initiate(&w, busy, 1, MCM_PRIORITY_UNSET), 0xA510); /* CREATING + Initiate */
-    ck_assert_uint_eq(cancel(&w, uid, NULL), 0x0000);                      /* PENDING + Cancel */
+    ck_assert_uint_eq(cancel(&w, uid, NULL), 0x0000);                     /* PENDING + Cancel */
     ck_assert_int_eq(wire_state(&w, uid, NULL), MCM_JOB_ABSENT);
     /* CREATING + Cancel, interruptible: deleted, the writer is told to stop. */
     ck_assert_uint_eq(cancel(&w, busy, NULL), 0x0000);
@@ -646,9 +643,8 @@ START_TEST(test_get_selection_and_warnings)
     const uint32_t with_patient[] = {MCM_TAG_EXECUTION_STATUS, MCM_TAG(0x0010, 0x0010)};
     ck_assert_int_eq(mcm_scu_get(w.scu, uid, with_patient, 2, &job, &rsp), MCM_OK);
     ck_assert_uint_eq(rsp.status, 0x0107);
-    ck_assert_int_eq(response_has_tag(rsp.attribute_identifiers, rsp.attribute_identifier_count,
-                                       MCM_TAG(0x0010, 0x0010)),
-                     1);
+    ck_assert_int_eq(
+        response_has_tag(rsp.attribute_identifiers, rsp.attribute_identifier_count, MCM_TAG(0x0010, 0x0010)), 1);
     ck_assert_ptr_nonnull(job);
     ck_assert_int_eq(mcm_job_state_of(job), MCM_JOB_IDLE);
     mcm_job_free(job);
@@ -754,8 +750,8 @@ START_TEST(test_admission)
     ck_assert_int_eq(mcm_rawpeer_connect(&peer, &po, &rej, NULL), 0); /* second of two */
     mcm_rawpeer *third = NULL;
     ck_assert_int_eq(mcm_rawpeer_connect(&third, &po, &rej, NULL), 1);
-    ck_assert_int_eq(rej.result, 2);     /* transient */
-    ck_assert_int_eq(rej.source, 3);     /* service provider, presentation related */
+    ck_assert_int_eq(rej.result, 2);      /* transient */
+    ck_assert_int_eq(rej.source, 3);      /* service provider, presentation related */
     ck_assert_int_eq(rej.reason, 0x0302); /* local limit exceeded */
     /* A released slot is free again. */
     ck_assert_int_eq(mcm_rawpeer_release(peer), 0);

@@ -55,7 +55,8 @@
 #include <string>
 #include <thread>
 
-namespace {
+namespace
+{
 
 /* Connection threads allowed beyond max_associations: they only read the A-ASSOCIATE-RQ and
  * reject it (transient, local limit exceeded), so a full SCP still answers politely. */
@@ -67,23 +68,33 @@ constexpr int kDropTimeoutSeconds = 1;
 
 /* Transfer syntaxes, our preference first (explicit VR little endian), so that a peer proposing
  * several gets explicit LE and a peer proposing implicit VR only still gets a context. */
-const char *const kPlainSyntaxes[] = {
-    UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax,
-    UID_BigEndianExplicitTransferSyntax, UID_DeflatedExplicitVRLittleEndianTransferSyntax};
+const char *const kPlainSyntaxes[] = {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax,
+                                      UID_BigEndianExplicitTransferSyntax,
+                                      UID_DeflatedExplicitVRLittleEndianTransferSyntax};
 const char *const kVerificationSyntaxes[] = {UID_LittleEndianExplicitTransferSyntax,
                                              UID_LittleEndianImplicitTransferSyntax,
                                              UID_BigEndianExplicitTransferSyntax};
 /* Storage: instances are stored as received (bit-preserving), so the common compressed syntaxes
  * are accepted too when that is all a peer proposes for a context. */
-const char *const kStorageSyntaxes[] = {
-    UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax,
-    UID_BigEndianExplicitTransferSyntax, UID_DeflatedExplicitVRLittleEndianTransferSyntax,
-    UID_JPEGProcess1TransferSyntax, UID_JPEGProcess2_4TransferSyntax, UID_JPEGProcess14SV1TransferSyntax,
-    UID_JPEGProcess14TransferSyntax, UID_JPEGLSLosslessTransferSyntax, UID_JPEGLSLossyTransferSyntax,
-    UID_JPEG2000LosslessOnlyTransferSyntax, UID_JPEG2000TransferSyntax, UID_RLELosslessTransferSyntax,
-    UID_MPEG2MainProfileAtMainLevelTransferSyntax, UID_MPEG2MainProfileAtHighLevelTransferSyntax,
-    UID_MPEG4HighProfileLevel4_1TransferSyntax, UID_MPEG4BDcompatibleHighProfileLevel4_1TransferSyntax,
-    UID_HEVCMainProfileLevel5_1TransferSyntax, UID_HEVCMain10ProfileLevel5_1TransferSyntax};
+const char *const kStorageSyntaxes[] = {UID_LittleEndianExplicitTransferSyntax,
+                                        UID_LittleEndianImplicitTransferSyntax,
+                                        UID_BigEndianExplicitTransferSyntax,
+                                        UID_DeflatedExplicitVRLittleEndianTransferSyntax,
+                                        UID_JPEGProcess1TransferSyntax,
+                                        UID_JPEGProcess2_4TransferSyntax,
+                                        UID_JPEGProcess14SV1TransferSyntax,
+                                        UID_JPEGProcess14TransferSyntax,
+                                        UID_JPEGLSLosslessTransferSyntax,
+                                        UID_JPEGLSLossyTransferSyntax,
+                                        UID_JPEG2000LosslessOnlyTransferSyntax,
+                                        UID_JPEG2000TransferSyntax,
+                                        UID_RLELosslessTransferSyntax,
+                                        UID_MPEG2MainProfileAtMainLevelTransferSyntax,
+                                        UID_MPEG2MainProfileAtHighLevelTransferSyntax,
+                                        UID_MPEG4HighProfileLevel4_1TransferSyntax,
+                                        UID_MPEG4BDcompatibleHighProfileLevel4_1TransferSyntax,
+                                        UID_HEVCMainProfileLevel5_1TransferSyntax,
+                                        UID_HEVCMain10ProfileLevel5_1TransferSyntax};
 
 template <typename T, size_t N> constexpr int count_of(T (&)[N])
 {
@@ -115,8 +126,7 @@ void drain(int fd)
 
 int64_t now_ms()
 {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
 }
 
@@ -124,7 +134,8 @@ int64_t now_ms()
 
 struct mcm_scp;
 
-namespace {
+namespace
+{
 
 /* One incoming TCP connection and the thread that serves it. */
 struct Connection {
@@ -144,7 +155,8 @@ struct Connection {
  * modes everywhere), so answering "no data" once a stop is due ends any wait at once: a peer that
  * connected and never spoke, or an idle association, cannot hold mcm_scp_run() up. A request in
  * flight is not cut unless it outlives the stop grace period. */
-class StopAwareConnection : public DcmTransportConnection {
+class StopAwareConnection : public DcmTransportConnection
+{
   public:
     StopAwareConnection(DcmTransportConnection *inner, int socket_fd, Connection *connection)
         : DcmTransportConnection(-1), inner_(inner), socket_fd_(socket_fd), connection_(connection)
@@ -211,7 +223,8 @@ class StopAwareConnection : public DcmTransportConnection {
  * socket (tests and applications run child processes; an inherited socket would keep a connection
  * open after we close it), the accept report the accept loop waits for, and the stop-aware
  * wrapper above. */
-class ScpTransportLayer : public McmTransportLayer {
+class ScpTransportLayer : public McmTransportLayer
+{
   public:
     explicit ScpTransportLayer(bool tune) : McmTransportLayer(tune)
     {
@@ -246,7 +259,8 @@ struct mcm_scp {
 
 static_assert(std::atomic<int>::is_always_lock_free, "mcm_scp_stop() must be async-signal-safe");
 
-namespace {
+namespace
+{
 
 OFBool StopAwareConnection::networkDataAvailable(int timeout)
 {
@@ -378,9 +392,9 @@ OFCondition put_tags(DcmDataset &detail, const DcmTagKey &key, const uint32_t *t
     if (element == nullptr)
         return EC_MemoryExhausted;
     for (size_t i = 0; i < count; i++) {
-        OFCondition c = element->putTagVal(DcmTagKey(static_cast<Uint16>(tags[i] >> 16),
-                                                     static_cast<Uint16>(tags[i] & 0xFFFF)),
-                                           static_cast<unsigned long>(i));
+        OFCondition c =
+            element->putTagVal(DcmTagKey(static_cast<Uint16>(tags[i] >> 16), static_cast<Uint16>(tags[i] & 0xFFFF)),
+                               static_cast<unsigned long>(i));
         if (c.bad()) {
             delete element;
             return c;
@@ -407,8 +421,7 @@ DcmDataset *status_detail(const mcm_response &rsp, const ReplyFields &f)
     if (f.offending_element && rsp.offending_element_count > 0)
         (void)put_tags(*detail, DCM_OffendingElement, rsp.offending_elements, rsp.offending_element_count);
     if (f.attribute_list && rsp.attribute_identifier_count > 0)
-        (void)put_tags(*detail, DCM_AttributeIdentifierList, rsp.attribute_identifiers,
-                       rsp.attribute_identifier_count);
+        (void)put_tags(*detail, DCM_AttributeIdentifierList, rsp.attribute_identifiers, rsp.attribute_identifier_count);
     if (detail->card() == 0)
         return nullptr;
     return detail.release();
@@ -431,7 +444,8 @@ void settle_local_failure(int rc, mcm_response &rsp, mcm_operation op)
 
 enum class ContextKind { Verification, MediaCreation, Storage, None };
 
-class Session {
+class Session
+{
   public:
     Session(mcm_scp *scp, Connection *connection, T_ASC_Association *assoc, const char *calling)
         : scp_(scp), connection_(connection), assoc_(assoc), calling_(calling)
@@ -444,10 +458,8 @@ class Session {
     OFCondition dispatch(T_ASC_PresentationContextID pc, T_DIMSE_Message &msg);
     OFCondition echo(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx, T_DIMSE_C_EchoRQ &rq);
     OFCondition store(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx, T_DIMSE_C_StoreRQ &rq);
-    OFCondition create(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx,
-                       T_DIMSE_N_CreateRQ &rq);
-    OFCondition action(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx,
-                       T_DIMSE_N_ActionRQ &rq);
+    OFCondition create(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx, T_DIMSE_N_CreateRQ &rq);
+    OFCondition action(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx, T_DIMSE_N_ActionRQ &rq);
     OFCondition get(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx, T_DIMSE_N_GetRQ &rq);
     OFCondition unrecognized(T_ASC_PresentationContextID pc, T_DIMSE_Message &msg);
 
@@ -479,8 +491,7 @@ void Session::log_request(const char *operation, const char *uid, const mcm_resp
 {
     mcm_service_log(scp_->service, MCM_LOG_INFO, "%s: %s%s%s -> 0x%04X %s%s%s", calling_, operation,
                     uid != nullptr && uid[0] != '\0' ? " " : "", uid != nullptr ? uid : "", rsp.status,
-                    mcm_status_name(rsp.status, op), rsp.error_comment[0] != '\0' ? ": " : "",
-                    rsp.error_comment);
+                    mcm_status_name(rsp.status, op), rsp.error_comment[0] != '\0' ? ": " : "", rsp.error_comment);
 }
 
 OFCondition Session::drain_data_set(T_DIMSE_DataSetType type)
@@ -495,8 +506,8 @@ OFCondition Session::receive_data_set(T_ASC_PresentationContextID pc, DcmDataset
 {
     T_ASC_PresentationContextID data_pc = 0;
     *out = nullptr;
-    OFCondition c = DIMSE_receiveDataSetInMemory(assoc_, DIMSE_NONBLOCKING, scp_->dimse_timeout, &data_pc, out,
-                                                 nullptr, nullptr);
+    OFCondition c =
+        DIMSE_receiveDataSetInMemory(assoc_, DIMSE_NONBLOCKING, scp_->dimse_timeout, &data_pc, out, nullptr, nullptr);
     if (c.good() && data_pc != pc) {
         delete *out;
         *out = nullptr;
@@ -506,16 +517,14 @@ OFCondition Session::receive_data_set(T_ASC_PresentationContextID pc, DcmDataset
     return c;
 }
 
-OFCondition Session::send(T_ASC_PresentationContextID pc, T_DIMSE_Message &rsp, DcmDataset *data,
-                          DcmDataset *detail)
+OFCondition Session::send(T_ASC_PresentationContextID pc, T_DIMSE_Message &rsp, DcmDataset *data, DcmDataset *detail)
 {
     OFCondition c = DIMSE_sendMessageUsingMemoryData(assoc_, pc, &rsp, detail, data, nullptr, nullptr);
     delete detail;
     return c;
 }
 
-OFCondition Session::echo(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx,
-                          T_DIMSE_C_EchoRQ &rq)
+OFCondition Session::echo(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx, T_DIMSE_C_EchoRQ &rq)
 {
     mcm_response rsp;
     mcm_response_clear(&rsp);
@@ -567,8 +576,7 @@ void store_progress(void *data, T_DIMSE_StoreProgress *progress, T_DIMSE_C_Store
     *detail = ctx->detail;
 }
 
-OFCondition Session::store(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx,
-                           T_DIMSE_C_StoreRQ &rq)
+OFCondition Session::store(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx, T_DIMSE_C_StoreRQ &rq)
 {
     mcm_response rsp;
     mcm_response_clear(&rsp);
@@ -685,10 +693,11 @@ OFCondition Session::create(T_ASC_PresentationContextID pc, const T_ASC_Presenta
     }
     /* Success: always the instance UID (required when the SCP assigned it, PS3.7 10.1.5.1.4).
      * Failure: only where Annex C allows the offending UID (0111, 0117; digest A7). */
-    const char *instance = rsp.status == MCM_STATUS_SUCCESS ? uid
+    const char *instance = rsp.status == MCM_STATUS_SUCCESS           ? uid
                            : rsp.affected_sop_instance_uid[0] != '\0' ? rsp.affected_sop_instance_uid
-                                                                       : requested_uid;
-    bool offending_uid = rsp.status == MCM_STATUS_DUPLICATE_SOP_INSTANCE || rsp.status == MCM_STATUS_INVALID_SOP_INSTANCE;
+                                                                      : requested_uid;
+    bool offending_uid =
+        rsp.status == MCM_STATUS_DUPLICATE_SOP_INSTANCE || rsp.status == MCM_STATUS_INVALID_SOP_INSTANCE;
     if (fields.affected_instance && instance != nullptr && instance[0] != '\0' &&
         (rsp.status == MCM_STATUS_SUCCESS || offending_uid || rsp.affected_sop_instance_uid[0] != '\0')) {
         copy_uid(r.AffectedSOPInstanceUID, instance);
@@ -741,8 +750,8 @@ OFCondition Session::action(T_ASC_PresentationContextID pc, const T_ASC_Presenta
             delete data;
         }
         if (rc == MCM_OK)
-            rc = mcm_service_action(scp_->service, calling_, rq.RequestedSOPInstanceUID, rq.ActionTypeID,
-                                    information, &rsp);
+            rc = mcm_service_action(scp_->service, calling_, rq.RequestedSOPInstanceUID, rq.ActionTypeID, information,
+                                    &rsp);
         settle_local_failure(rc, rsp, MCM_OP_N_ACTION);
     }
 
@@ -856,9 +865,9 @@ OFCondition Session::get(T_ASC_PresentationContextID pc, const T_ASC_Presentatio
         if (detail != nullptr && fields.affected_class)
             (void)detail->putAndInsertString(DCM_AffectedSOPClassUID, rq.RequestedSOPClassUID);
         if (detail != nullptr && fields.affected_instance)
-            (void)detail->putAndInsertString(DCM_AffectedSOPInstanceUID,
-                                             rsp.affected_sop_instance_uid[0] != '\0' ? rsp.affected_sop_instance_uid
-                                                                                      : rq.RequestedSOPInstanceUID);
+            (void)detail->putAndInsertString(DCM_AffectedSOPInstanceUID, rsp.affected_sop_instance_uid[0] != '\0'
+                                                                             ? rsp.affected_sop_instance_uid
+                                                                             : rq.RequestedSOPInstanceUID);
     }
     c = send(pc, reply, data.get(), detail);
     log_request("N-GET", rq.RequestedSOPInstanceUID, rsp, MCM_OP_N_GET);
@@ -916,8 +925,8 @@ OFCondition Session::unrecognized(T_ASC_PresentationContextID pc, T_DIMSE_Messag
         copy_uid(r.AffectedSOPClassUID, rq.AffectedSOPClassUID);
         copy_uid(r.AffectedSOPInstanceUID, rq.AffectedSOPInstanceUID);
         r.EventTypeID = rq.EventTypeID;
-        r.opts = O_NEVENTREPORT_AFFECTEDSOPCLASSUID | O_NEVENTREPORT_AFFECTEDSOPINSTANCEUID |
-                 O_NEVENTREPORT_EVENTTYPEID;
+        r.opts =
+            O_NEVENTREPORT_AFFECTEDSOPCLASSUID | O_NEVENTREPORT_AFFECTEDSOPINSTANCEUID | O_NEVENTREPORT_EVENTTYPEID;
         r.DataSetType = DIMSE_DATASET_NULL;
         r.DimseStatus = MCM_STATUS_UNRECOGNIZED_OPERATION;
         incoming = rq.DataSetType;
@@ -964,8 +973,7 @@ OFCondition Session::unrecognized(T_ASC_PresentationContextID pc, T_DIMSE_Messag
         name = "C-MOVE";
         break;
     }
-    default:
-        return makeDcmnetCondition(DIMSEC_UNEXPECTEDREQUEST, OF_error, "unexpected DIMSE message");
+    default: return makeDcmnetCondition(DIMSEC_UNEXPECTEDREQUEST, OF_error, "unexpected DIMSE message");
     }
     OFCondition c = drain_data_set(incoming);
     if (c.bad())
@@ -1125,10 +1133,9 @@ bool negotiate(mcm_scp *scp, T_ASC_Association *assoc, const char *calling, cons
                                                             const_cast<const char **>(kPlainSyntaxes),
                                                             count_of(kPlainSyntaxes));
     if (c.good())
-        c = ASC_acceptContextsWithPreferredTransferSyntaxes(assoc->params, dcmAllStorageSOPClassUIDs,
-                                                            numberOfDcmAllStorageSOPClassUIDs,
-                                                            const_cast<const char **>(kStorageSyntaxes),
-                                                            count_of(kStorageSyntaxes));
+        c = ASC_acceptContextsWithPreferredTransferSyntaxes(
+            assoc->params, dcmAllStorageSOPClassUIDs, numberOfDcmAllStorageSOPClassUIDs,
+            const_cast<const char **>(kStorageSyntaxes), count_of(kStorageSyntaxes));
     if (c.bad()) {
         mcm_service_log(scp->service, MCM_LOG_WARNING, "%s: association rejected: %s", calling, c.text());
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_NOREASON);
@@ -1142,8 +1149,7 @@ bool negotiate(mcm_scp *scp, T_ASC_Association *assoc, const char *calling, cons
     }
     c = ASC_acknowledgeAssociation(assoc);
     if (c.bad()) {
-        mcm_service_log(scp->service, MCM_LOG_WARNING, "%s: cannot acknowledge the association: %s", calling,
-                        c.text());
+        mcm_service_log(scp->service, MCM_LOG_WARNING, "%s: cannot acknowledge the association: %s", calling, c.text());
         return false;
     }
     mcm_service_log(scp->service, MCM_LOG_DEBUG, "%s: association accepted (%d presentation contexts)", calling,
@@ -1159,8 +1165,8 @@ void serve_connection(Connection *connection)
     T_ASC_Association *assoc = nullptr;
     bool counted = false;
     try {
-        OFCondition c = ASC_receiveAssociation(scp->network, &assoc, static_cast<long>(scp->max_pdu), nullptr,
-                                               nullptr, OFFalse, DUL_NOBLOCK, 0);
+        OFCondition c = ASC_receiveAssociation(scp->network, &assoc, static_cast<long>(scp->max_pdu), nullptr, nullptr,
+                                               OFFalse, DUL_NOBLOCK, 0);
         /* If accept() failed or found nothing, the transport layer was never called: report now. */
         if (!connection->accept_reported.exchange(true))
             write_byte(scp->wake_pipe[1]);
@@ -1370,19 +1376,23 @@ int create(mcm_scp **out, const mcm_scp_options *opts)
  * could be made (the connection is then accepted and closed, so that the loop does not spin). */
 Connection *start_connection(mcm_scp *scp)
 {
-    std::unique_ptr<Connection> connection(new (std::nothrow) Connection(scp));
-    if (connection) {
-        Connection *raw = connection.get();
-        try {
+    Connection *raw = new (std::nothrow) Connection(scp);
+    bool listed = false;
+    try {
+        if (raw != nullptr) {
             std::lock_guard<std::mutex> guard(scp->lock);
-            scp->connections.push_back(std::move(connection));
+            scp->connections.emplace_back(raw); /* the list owns it from here */
+            listed = true;
+            /* Under the lock, so that the list never holds a connection whose thread is not set. */
             raw->thread = std::thread(serve_connection, raw);
             return raw;
-        } catch (...) {
-            std::lock_guard<std::mutex> guard(scp->lock);
-            if (!scp->connections.empty() && scp->connections.back().get() == raw)
-                scp->connections.pop_back();
         }
+    } catch (...) {
+        std::lock_guard<std::mutex> guard(scp->lock);
+        if (listed)
+            scp->connections.remove_if([raw](const std::unique_ptr<Connection> &c) { return c.get() == raw; });
+        else
+            delete raw;
     }
     mcm_service_log(scp->service, MCM_LOG_ERROR, "cannot start an association thread: closing the connection");
     int fd = accept4(scp->listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
