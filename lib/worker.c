@@ -604,7 +604,11 @@ int mcm_workers_start(mcm_workers *workers)
 
     unsigned count = w->opts->media_workers;
     w->threads = calloc(count, sizeof *w->threads);
-    int rc = w->threads != NULL ? MCM_OK : mcm_fail(MCM_ENOMEM, "out of memory");
+    int rc = MCM_OK;
+    if (w->threads == NULL) {
+        mcm_fail(MCM_ENOMEM, "out of memory");
+        rc = MCM_ENOMEM;
+    }
     for (unsigned i = 0; i < count && rc == MCM_OK; i++) {
         int err = pthread_create(&w->threads[i], NULL, media_worker_main, w);
         if (err != 0)
