@@ -357,6 +357,12 @@ void mcm_service_set_housekeeping_interval(mcm_service *service, unsigned millis
         mcm_workers_set_housekeeping_interval(service->workers, milliseconds);
 }
 
+void mcm_service_set_store_busy_timeout(mcm_service *service, int milliseconds)
+{
+    if (service != NULL)
+        mcm_store_set_busy_timeout(service->store, milliseconds);
+}
+
 const char *mcm_service_ae_title(const mcm_service *service)
 {
     return service != NULL ? service->ae_title : NULL;
