@@ -153,6 +153,7 @@ check-asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=all" all test-runner
 	$(Q)cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    LSAN_OPTIONS=suppressions=$(abspath build-aux/lsan.supp):print_suppressions=0 \
 	    ./tests/check_dcmmcm
 
 check-valgrind: all test-runner
