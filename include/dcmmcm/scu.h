@@ -67,6 +67,20 @@ MCM_EXTERN void mcm_scu_options_init(mcm_scu_options *opts);
 
 typedef struct mcm_scu mcm_scu;
 
+/* What identifies a DICOM file: read from its meta header, or from the data set of a file without
+ * one. Strings are "" when absent. */
+typedef struct mcm_file_info {
+    char sop_class_uid[MCM_UID_MAX + 1];
+    char sop_instance_uid[MCM_UID_MAX + 1];
+    char transfer_syntax_uid[MCM_UID_MAX + 1];
+    char patient_id[65];
+    char study_instance_uid[MCM_UID_MAX + 1];
+} mcm_file_info;
+
+/* Read what identifies the DICOM file at path into *out (reading no pixel data). MCM_EDICOM if it is
+ * not a DICOM file or lacks SOP Class/Instance UID, MCM_ENOTFOUND / MCM_EIO if it cannot be read. */
+MCM_EXTERN int mcm_file_info_read(const char *path, mcm_file_info *out);
+
 /* Open an association with the SCP: proposes Verification, Media Creation Management and the
  * storage contexts of the options. MCM_EREJECTED if the peer rejects it (reason in
  * mcm_last_error()), MCM_ENET if it cannot be reached, MCM_ETIMEOUT. On success *out must be
