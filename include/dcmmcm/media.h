@@ -27,8 +27,8 @@
  * volume's File-set ID (PS3.12 F.1.1).
  *
  * The writer reports only through the mcm_media_context (scp.h): volumes, pieces, failed
- * instances with their Failure Reasons, and failure terms; see the conformance notes in
- * dcmmcm_media(3) for every rule (profiles, splitting, copies, labels).
+ * instances with their Failure Reasons, and failure terms; mcm_media_writer_new(3) states every
+ * rule (profiles, conversions, Failure Reasons, splitting, copies, labels).
  *
  * Thread safety: a writer is immutable once created; mcm_media_writer_write() may run for several
  * jobs at once on different threads (the SCP's media_workers).
