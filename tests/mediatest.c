@@ -137,11 +137,11 @@ size_t mcm_mb_output_entries(const mcm_media_bench *b)
     return n;
 }
 
-const char *mcm_mb_extract(mcm_media_bench *b, const char *image)
+const char *mcm_mb_extract(const char *scratch, const char *image)
 {
     static char dest[4096];
     static int serial;
-    ck_assert_int_lt(snprintf(dest, sizeof dest, "%s/extract%d", b->dir, ++serial), (int)sizeof dest);
+    ck_assert_int_lt(snprintf(dest, sizeof dest, "%s/extract%d", scratch, ++serial), (int)sizeof dest);
     ck_assert_int_eq(mcm_test_system("xorriso -osirrox on -indev '%s' -extract / '%s' >/dev/null 2>&1", image, dest),
                      0);
     /* xorriso keeps the image's read-only modes; make the tree removable. */
@@ -236,7 +236,7 @@ static void append(char **text, const char *more)
     *text = grown;
 }
 
-char *mcm_mb_check_image(mcm_media_bench *b, const char *image, const char *fileset_id, const char *fileset_uid,
+char *mcm_mb_check_image(const char *scratch, const char *image, const char *fileset_id, const char *fileset_uid,
                          char **uids)
 {
     char *rr = mcm_mb_list(image, "rr"), *joliet = mcm_mb_list(image, "joliet"), *iso = mcm_mb_list(image, "iso");
@@ -260,7 +260,7 @@ char *mcm_mb_check_image(mcm_media_bench *b, const char *image, const char *file
     ck_assert_str_eq(volume_id, fileset_id);
     free(volume_id);
 
-    char *root = strdup(mcm_mb_extract(b, image));
+    char *root = strdup(mcm_mb_extract(scratch, image));
     ck_assert_ptr_nonnull(root);
     char dicomdir[4200];
     ck_assert_int_lt(snprintf(dicomdir, sizeof dicomdir, "%s/DICOMDIR", root), (int)sizeof dicomdir);

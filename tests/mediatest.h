@@ -54,8 +54,8 @@ const char *mcm_mb_output(const mcm_media_bench *b, const char *name);
 /* Number of regular files and directories under <out> (0 when the writer wrote nothing). */
 size_t mcm_mb_output_entries(const mcm_media_bench *b);
 
-/* Extract an image into a new directory under the scratch root; returns the path (static). */
-const char *mcm_mb_extract(mcm_media_bench *b, const char *image);
+/* Extract an image into a new directory under scratch; returns the path (static). */
+const char *mcm_mb_extract(const char *scratch, const char *image);
 /* The sorted file list of an image's tree: "rr" (Rock Ridge), "joliet", "iso" (ISO 9660 names,
  * version and trailing dot stripped). Caller frees. */
 char *mcm_mb_list(const char *image, const char *tree);
@@ -66,9 +66,9 @@ char *mcm_mb_dciodvfy_errors(const char *dicomdir);
  * extracted, a DICOMDIR that dciodvfy (no Error line) and dcmdump accept, whose File-set ID and
  * UID are fileset_id and fileset_uid, and every listed file referenced by it; SHA256.TXT that
  * sha256sum -c accepts; the Volume Identifier is the File-set ID. Returns the extracted root
- * (caller frees; it lives in the bench's scratch directory) and
+ * (caller frees; it lives in the scratch directory) and
  * appends the referenced SOP Instance UIDs to uids (newline-separated, caller frees). */
-char *mcm_mb_check_image(mcm_media_bench *b, const char *image, const char *fileset_id, const char *fileset_uid,
+char *mcm_mb_check_image(const char *scratch, const char *image, const char *fileset_id, const char *fileset_uid,
                          char **uids);
 /* The request's SOP Instance UIDs, sorted, one per line (caller frees). */
 char *mcm_mb_request_uids(const mcm_media_bench *b);

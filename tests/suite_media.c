@@ -40,7 +40,7 @@ static void check_all_volumes(mcm_media_bench *b, unsigned expected_volumes)
         char image[4200];
         snprintf(image, sizeof image, "%s", mcm_mb_output(b, name));
         ck_assert_msg(exists(image), "%s missing", image);
-        char *root = mcm_mb_check_image(b, image, media.fileset_id, media.fileset_uid, &uids);
+        char *root = mcm_mb_check_image(b->dir, image, media.fileset_id, media.fileset_uid, &uids);
         free(root);
         for (unsigned w = 0; w < v; w++) {
             mcm_storage_media other;
@@ -94,7 +94,7 @@ START_TEST(implicit_vr_is_converted_losslessly)
     assert_done(&b);
     char image[4200];
     snprintf(image, sizeof image, "%s", mcm_mb_output(&b, "VOL001.iso"));
-    const char *root = mcm_mb_extract(&b, image);
+    const char *root = mcm_mb_extract(b.dir, image);
     char file[4400];
     snprintf(file, sizeof file, "%s/DICOM/PAT00001/STU00001/SER00001/IM000001", root);
     char *ts = mcm_test_capture("dcmdump -q -Un -M +P 0002,0010 '%s'", file);
@@ -179,7 +179,7 @@ START_TEST(splitting_makes_valid_volumes)
         ck_assert_uint_le((uint64_t)st.st_size, b.opts.capacity_bytes);
         char image[4200], *uids = NULL, wanted[4 * 66] = "";
         snprintf(image, sizeof image, "%s", mcm_mb_output(&b, name));
-        free(mcm_mb_check_image(&b, image, media.fileset_id, media.fileset_uid, &uids));
+        free(mcm_mb_check_image(b.dir, image, media.fileset_id, media.fileset_uid, &uids));
         for (size_t i = 0; i < b.count; i++)
             if ((v == 0 && i < 3) || (v == 1 && i >= 3 && i < 6) || (v == 2 && i >= 6)) {
                 strcat(wanted, b.uids[i]);
@@ -329,7 +329,7 @@ static void profile_case(const char *profile, const char *compress, const char *
     check_all_volumes(&b, 1);
     char image[4200];
     snprintf(image, sizeof image, "%s", mcm_mb_output(&b, "VOL001.iso"));
-    const char *root = mcm_mb_extract(&b, image);
+    const char *root = mcm_mb_extract(b.dir, image);
     char *ts = mcm_test_capture("dcmdump -q -Un -M +P 0002,0010 '%s/DICOM/PAT00001/STU00001/SER00001/IM000001'", root);
     ck_assert_ptr_nonnull(ts);
     ck_assert_msg(strstr(ts, expected_ts) != NULL, "%s: transfer syntax %s, expected %s", profile, ts, expected_ts);
