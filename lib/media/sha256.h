@@ -22,9 +22,16 @@ typedef struct mcm_sha256 {
     uint64_t length;       /* bytes hashed so far */
     unsigned char block[64];
     size_t used;           /* bytes waiting in block */
+    /* The compression function over n whole blocks: the portable one, or the x86 SHA extensions
+     * when the processor has them (same results; both tested). */
+    void (*compress)(uint32_t state[8], const unsigned char *blocks, size_t n);
 } mcm_sha256;
 
 void mcm_sha256_init(mcm_sha256 *ctx);
+/* As mcm_sha256_init(), but always with the portable compression function (for tests). */
+void mcm_sha256_init_portable(mcm_sha256 *ctx);
+/* 1 if mcm_sha256_init() uses the processor's SHA extensions. */
+int mcm_sha256_accelerated(void);
 void mcm_sha256_update(mcm_sha256 *ctx, const void *data, size_t size);
 void mcm_sha256_final(mcm_sha256 *ctx, unsigned char digest[MCM_SHA256_SIZE]);
 /* Lower-case hexadecimal, as sha256sum prints it. */
