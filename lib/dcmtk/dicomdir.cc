@@ -20,6 +20,7 @@
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -61,9 +62,24 @@ DicomDirInterface::E_ApplicationProfile dcmtk_profile(mcm_dd_profile profile)
     return DicomDirInterface::AP_GeneralPurpose;
 }
 
-/* Decoders are registered once per process and never deregistered: DCMTK's registration is
- * global, and deregistering while another thread (or the application) decodes is unsafe
- * (djdecode.h). */
+/* Decoders are registered once per process, the first time one is needed, and deregistered only
+ * when the process ends: DCMTK's registration is global, and deregistering while another thread
+ * decodes is unsafe (djdecode.h). DCMTK's list keeps only pointers to its entries, so without the
+ * deregistration they would be lost at exit (and reported so by leak checkers). The guard is
+ * destroyed before dcmdata's own statics, which were constructed before ours. */
+std::atomic<bool> decoders_registered{false};
+
+struct DecoderGuard {
+    ~DecoderGuard()
+    {
+        if (decoders_registered.load()) {
+            DJDecoderRegistration::cleanup();
+            DJLSDecoderRegistration::cleanup();
+            DcmRLEDecoderRegistration::cleanup();
+        }
+    }
+} decoder_guard;
+
 void register_decoders()
 {
     static std::once_flag once;
@@ -71,6 +87,7 @@ void register_decoders()
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
         DcmRLEDecoderRegistration::registerCodecs();
+        decoders_registered.store(true);
     });
 }
 
