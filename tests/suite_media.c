@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -470,6 +471,58 @@ START_TEST(keep_staging_keeps_the_tree)
 }
 END_TEST
 
+/* One writer, two jobs at once on two threads (an SCP with two media workers): both complete, each
+ * with its own valid output. */
+static void *run_one(void *arg)
+{
+    mcm_media_bench *b = arg;
+    b->rc = mcm_media_writer_write(b->job, b->instances, b->count, &b->ctx, b->writer);
+    return NULL;
+}
+
+START_TEST(one_writer_two_jobs_at_once)
+{
+    mcm_media_bench b[2];
+    mcm_mb_init(&b[0]);
+    mcm_mb_add_mix(&b[0], NULL);
+    ck_assert_int_eq(mcm_media_writer_new(&b[0].writer, &b[0].opts), MCM_OK);
+    mcm_mb_init(&b[1]);
+    mcm_mb_add_mix(&b[1], "STD-GEN-DVD-JPEG");
+    ck_assert_int_eq(mcm_request_set_copies(b[1].request, 2), MCM_OK);
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(mcm_media_context_init(&b[i].ctx, b[i].job, b[i].instances, b[i].count, NULL, NULL,
+                                                MCM_LOG_ERROR),
+                         MCM_OK);
+        b[i].ctx_ready = 1;
+        /* Both jobs through the first bench's writer: its output and staging directories. */
+        b[i].writer = b[0].writer;
+    }
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, run_one, &b[i]), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        mcm_media_context_finish(&b[i].ctx, b[i].rc);
+        assert_done(&b[i]);
+        ck_assert_uint_eq(mcm_job_pieces(b[i].ctx.results), (unsigned)(i + 1));
+        mcm_storage_media media;
+        ck_assert_int_eq(mcm_job_media(b[i].ctx.results, 0, &media), MCM_OK);
+        char image[4300], *uids = NULL;
+        snprintf(image, sizeof image, "%s/%s/VOL001.iso", b[0].out, b[i].job_uid);
+        free(mcm_mb_check_image(b[i].dir, image, media.fileset_id, media.fileset_uid, &uids));
+        mcm_mb_sort_lines(uids);
+        char *wanted = mcm_mb_request_uids(&b[i]);
+        ck_assert_str_eq(uids, wanted);
+        free(uids);
+        free(wanted);
+    }
+    b[1].writer = NULL; /* freed once, by the first bench */
+    mcm_mb_free(&b[1]);
+    mcm_mb_free(&b[0]);
+}
+END_TEST
+
 START_TEST(options_are_checked)
 {
     mcm_media_writer *w = NULL;
@@ -532,6 +585,7 @@ Suite *mcm_suite_media(void)
     tcase_add_test(tc, viewer_is_left_off_with_no);
     tcase_add_test(tc, stop_leaves_nothing);
     tcase_add_test(tc, rewriting_a_job_replaces_its_output);
+    tcase_add_test(tc, one_writer_two_jobs_at_once);
     suite_add_tcase(s, tc);
     return s;
 }
