@@ -151,9 +151,7 @@ const char *mcm_mb_extract(const char *scratch, const char *image)
 
 char *mcm_mb_list(const char *image, const char *tree)
 {
-    const char *read_fs = strcmp(tree, "rr") == 0       ? "any"
-                          : strcmp(tree, "joliet") == 0 ? "norock"
-                                                        : "ecma119";
+    const char *read_fs = strcmp(tree, "rr") == 0 ? "any" : strcmp(tree, "joliet") == 0 ? "norock" : "ecma119";
     return mcm_test_capture("xorriso -read_fs %s -ecma119_map stripped -indev '%s' -find / -type f 2>/dev/null "
                             "| tr -d \"'\" | LC_ALL=C sort",
                             read_fs, image);
@@ -213,9 +211,8 @@ static char *fileset_lines(const char *list, int dicom_only)
     ck_assert_ptr_nonnull(out);
     for (const char *p = list; *p != '\0';) {
         size_t n = strcspn(p, "\n");
-        int take = strncmp(p, "/DICOM/", 7) == 0 ||
-                   (!dicom_only && ((n == 9 && strncmp(p, "/DICOMDIR", 9) == 0) ||
-                                    (n == 11 && strncmp(p, "/SHA256.TXT", 11) == 0)));
+        int take = strncmp(p, "/DICOM/", 7) == 0 || (!dicom_only && ((n == 9 && strncmp(p, "/DICOMDIR", 9) == 0) ||
+                                                                     (n == 11 && strncmp(p, "/SHA256.TXT", 11) == 0)));
         if (take) {
             strncat(out, p, n);
             strcat(out, "\n");
@@ -253,8 +250,8 @@ char *mcm_mb_check_image(const char *scratch, const char *image, const char *fil
     free(fileset_joliet);
     free(fileset_iso);
 
-    char *volume_id = mcm_test_capture("xorriso -indev '%s' -pvd_info 2>/dev/null | sed -n 's/^Volume Id *: *//p'",
-                                       image);
+    char *volume_id =
+        mcm_test_capture("xorriso -indev '%s' -pvd_info 2>/dev/null | sed -n 's/^Volume Id *: *//p'", image);
     ck_assert_ptr_nonnull(volume_id);
     volume_id[strcspn(volume_id, "\n")] = '\0';
     ck_assert_str_eq(volume_id, fileset_id);
@@ -292,8 +289,7 @@ char *mcm_mb_check_image(const char *scratch, const char *image, const char *fil
     free(referenced);
     free(listed);
     free(fileset_rr);
-    char *instance_uids = mcm_test_capture("dcmdump -q +P 0004,1511 '%s' | sed 's/.*\\[\\(.*\\)\\].*/\\1/'",
-                                           dicomdir);
+    char *instance_uids = mcm_test_capture("dcmdump -q +P 0004,1511 '%s' | sed 's/.*\\[\\(.*\\)\\].*/\\1/'", dicomdir);
     ck_assert_ptr_nonnull(instance_uids);
     append(uids, instance_uids);
     free(instance_uids);

@@ -120,8 +120,8 @@ START_TEST(scu_fileset_id_and_uid_are_used)
     mcm_mb_init(&b);
     mcm_mb_add_mix(&b, NULL);
     ck_assert_int_eq(mcm_request_set_attribute(b.request, MCM_TAG_STORAGE_MEDIA_FILESET_ID, "Study #42 a"), MCM_OK);
-    ck_assert_int_eq(mcm_request_set_attribute(b.request, MCM_TAG_STORAGE_MEDIA_FILESET_UID, "1.2.826.0.1.3680043.2.99.7"),
-                     MCM_OK);
+    ck_assert_int_eq(
+        mcm_request_set_attribute(b.request, MCM_TAG_STORAGE_MEDIA_FILESET_UID, "1.2.826.0.1.3680043.2.99.7"), MCM_OK);
     mcm_mb_run(&b);
     assert_done(&b);
     mcm_storage_media media;
@@ -491,9 +491,8 @@ START_TEST(one_writer_two_jobs_at_once)
     ck_assert_int_eq(mcm_request_set_copies(b[1].request, 2), MCM_OK);
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(mcm_media_context_init(&b[i].ctx, b[i].job, b[i].instances, b[i].count, NULL, NULL,
-                                                MCM_LOG_ERROR),
-                         MCM_OK);
+        ck_assert_int_eq(
+            mcm_media_context_init(&b[i].ctx, b[i].job, b[i].instances, b[i].count, NULL, NULL, MCM_LOG_ERROR), MCM_OK);
         b[i].ctx_ready = 1;
         /* Both jobs through the first bench's writer: its output and staging directories. */
         b[i].writer = b[0].writer;

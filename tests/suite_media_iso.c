@@ -36,10 +36,11 @@ static void bench_init(iso_bench *b)
     b->dir = mcm_test_tempdir();
     snprintf(b->root, sizeof b->root, "%s/root", b->dir);
     snprintf(b->image, sizeof b->image, "%s/image.iso", b->dir);
-    ck_assert_int_eq(mcm_test_system("mkdir -p '%s/DICOM/PAT00001' && head -c 100000 /dev/urandom > '%s/DICOM/PAT00001/IM000001'"
-                                     " && echo dir > '%s/DICOMDIR' && head -c 3000 /dev/urandom > '%s/Viewer Program.exe'",
-                                     b->root, b->root, b->root, b->root),
-                     0);
+    ck_assert_int_eq(
+        mcm_test_system("mkdir -p '%s/DICOM/PAT00001' && head -c 100000 /dev/urandom > '%s/DICOM/PAT00001/IM000001'"
+                        " && echo dir > '%s/DICOMDIR' && head -c 3000 /dev/urandom > '%s/Viewer Program.exe'",
+                        b->root, b->root, b->root, b->root),
+        0);
     const char *names[] = {"DICOM/PAT00001/IM000001", "DICOMDIR", "Viewer Program.exe"};
     for (int i = 0; i < 3; i++) {
         char path[4400];
@@ -153,8 +154,8 @@ START_TEST(capacity_and_stop_leave_no_image)
     snprintf(other, sizeof other, "%s/other.iso", b.dir);
     uint64_t size;
     char sha[MCM_SHA256_HEX];
-    mcm_iso_write_params p = {.root = b.root, .image_path = other, .volume_id = "ISOTEST", .application_id = "T",
-                              .capacity = b.size - 2048};
+    mcm_iso_write_params p = {
+        .root = b.root, .image_path = other, .volume_id = "ISOTEST", .application_id = "T", .capacity = b.size - 2048};
     ck_assert_int_eq(mcm_iso_write(&p, &size, sha), MCM_EBUSY);
     ck_assert_int_ne(access(other, F_OK), 0);
     p.capacity = 0;
@@ -188,7 +189,8 @@ START_TEST(throughput_against_dd)
     double t1 = mcm_test_now_ms();
     ck_assert_int_eq(mcm_iso_verify(image, size, sha, NULL, 0, NULL, NULL), MCM_EIO); /* no list: hash, then count */
     double t2 = mcm_test_now_ms();
-    ck_assert_int_eq(mcm_test_system("cat '%s'/DICOM/* | dd of='%s/dd.out' bs=1M conv=fsync 2>/dev/null", root, dir), 0);
+    ck_assert_int_eq(mcm_test_system("cat '%s'/DICOM/* | dd of='%s/dd.out' bs=1M conv=fsync 2>/dev/null", root, dir),
+                     0);
     double t3 = mcm_test_now_ms();
     double mb = (double)size / 1e6;
     printf("media_iso: %.0f MB image: written at %.0f MB/s (SHA-256 %s), image hash read back at %.0f MB/s; "

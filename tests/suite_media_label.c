@@ -151,10 +151,23 @@ static long render(mcm_media_bench *b, const char *symbology, const char *value,
     mcm_label_patient patient = {"Doe^Jane", "PID0001", "19700101", "F"};
     mcm_label_study study = {"PID0001", "1.2.3", "20261125", "CT Chest", "ACC1", "CT", 12};
     mcm_label label = {
-        .job_uid = "1.2.3.4", .fileset_id = "LABELTEST", .fileset_uid = "1.2.3.5", .profile = "STD-GEN-CD",
-        .medium = "CD", .volume = 1, .volumes = 1, .copies = 1, .use_extracted = 1,
-        .barcode_value = value, .barcode_symbology = symbology, .patients = &patient, .patient_count = 1,
-        .studies = &study, .study_count = 1, .images = 12, .created = "2026-11-25T10:00:00Z",
+        .job_uid = "1.2.3.4",
+        .fileset_id = "LABELTEST",
+        .fileset_uid = "1.2.3.5",
+        .profile = "STD-GEN-CD",
+        .medium = "CD",
+        .volume = 1,
+        .volumes = 1,
+        .copies = 1,
+        .use_extracted = 1,
+        .barcode_value = value,
+        .barcode_symbology = symbology,
+        .patients = &patient,
+        .patient_count = 1,
+        .studies = &study,
+        .study_count = 1,
+        .images = 12,
+        .created = "2026-11-25T10:00:00Z",
     };
     char png[4200], pdf[4200];
     snprintf(png, sizeof png, "%s/label.png", b->dir);
@@ -176,7 +189,7 @@ START_TEST(every_symbology_renders)
     static const struct {
         const char *term, *value;
     } cases[] = {
-        {"CODE128", "ACC-2026/11"}, {"CODE39", "ACC0001"},        {"INTER_2_5", "12345678"},
+        {"CODE128", "ACC-2026/11"}, {"CODE39", "ACC0001"},      {"INTER_2_5", "12345678"},
         {"HIBC", "A123BJC5D6E71"},  {"QR", "ACC0001 Doe^Jane"}, {"DATAMATRIX", "ACC0001"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

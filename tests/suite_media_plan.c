@@ -79,9 +79,9 @@ START_TEST(large_study_splits_by_series_then_instances)
     /* Study of two series (3 MiB and 6 MiB) on 5 MiB volumes: series 1 whole; series 2, split by
      * instances anyway, fills the rest of volume 1 first. */
     spec s[] = {
-        {"A", "s1", "r1", 1, MB}, {"A", "s1", "r1", 2, MB}, {"A", "s1", "r1", 3, MB}, {"A", "s1", "r2", 1, MB},
-        {"A", "s1", "r2", 2, MB}, {"A", "s1", "r2", 3, MB}, {"A", "s1", "r2", 4, MB}, {"A", "s1", "r2", 5, MB},
-        {"A", "s1", "r2", 6, MB},
+        {"A", "s1", "r1", 1, MB}, {"A", "s1", "r1", 2, MB}, {"A", "s1", "r1", 3, MB},
+        {"A", "s1", "r2", 1, MB}, {"A", "s1", "r2", 2, MB}, {"A", "s1", "r2", 3, MB},
+        {"A", "s1", "r2", 4, MB}, {"A", "s1", "r2", 5, MB}, {"A", "s1", "r2", 6, MB},
     };
     mcm_plan_item items[9];
     size_t order[9];

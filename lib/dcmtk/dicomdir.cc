@@ -28,12 +28,14 @@
 #include <new>
 #include <string>
 
-namespace {
+namespace
+{
 
 /* DicomDirInterface keeps its per-file checks protected; this subclass makes the three steps
  * callable one by one, so that a refusal can be told apart (SOP class, transfer syntax,
  * attributes) and answered with the right Failure Reason. */
-class ProfileChecker : public DicomDirInterface {
+class ProfileChecker : public DicomDirInterface
+{
   public:
     using DicomDirInterface::checkMandatoryAttributes;
     using DicomDirInterface::checkSOPClassAndXfer;
@@ -98,8 +100,19 @@ uint32_t tag_of(const DcmTagKey &key)
 
 /* ---- which attributes a DICOMDIR record needs (PS3.3 F.5; as DCMTK 3.6.7 checks them) ---- */
 
-enum class RecordKind { Image, SR, KeyObject, Presentation, Waveform, EncapsulatedDocument, RTDose, RTStructureSet,
-                        RTPlan, RTTreatmentRecord, Other };
+enum class RecordKind {
+    Image,
+    SR,
+    KeyObject,
+    Presentation,
+    Waveform,
+    EncapsulatedDocument,
+    RTDose,
+    RTStructureSet,
+    RTPlan,
+    RTTreatmentRecord,
+    Other
+};
 
 bool has_prefix(const OFString &uid, const char *prefix)
 {
@@ -250,8 +263,8 @@ char *ascii_copy(const char *text, size_t length)
     char *copy = dup_string(text, length);
     if (copy != nullptr)
         for (size_t i = 0; i < length; i++)
-            if ((unsigned char)copy[i] >= 0x80 || (copy[i] < 0x20 && copy[i] != '\n' && copy[i] != '\r' &&
-                                                    copy[i] != '\t'))
+            if ((unsigned char)copy[i] >= 0x80 ||
+                (copy[i] < 0x20 && copy[i] != '\n' && copy[i] != '\r' && copy[i] != '\t'))
                 copy[i] = '?';
     return copy;
 }
@@ -340,11 +353,11 @@ extern "C" void mcm_dicom_info_clear(mcm_dicom_info *info)
 {
     if (info == nullptr)
         return;
-    char **fields[] = {&info->patient_id,        &info->patient_name,     &info->patient_birth_date,
-                       &info->patient_sex,       &info->study_instance_uid, &info->study_date,
-                       &info->study_time,        &info->study_description, &info->study_id,
-                       &info->accession_number,  &info->series_instance_uid, &info->series_number,
-                       &info->modality,          &info->instance_number};
+    char **fields[] = {&info->patient_id,       &info->patient_name,        &info->patient_birth_date,
+                       &info->patient_sex,      &info->study_instance_uid,  &info->study_date,
+                       &info->study_time,       &info->study_description,   &info->study_id,
+                       &info->accession_number, &info->series_instance_uid, &info->series_number,
+                       &info->modality,         &info->instance_number};
     for (char **f : fields) {
         std::free(*f);
         *f = nullptr;
@@ -461,8 +474,8 @@ struct mcm_dicomdir {
     std::string path;
 };
 
-extern "C" int mcm_dicomdir_begin(mcm_dicomdir **out, mcm_dd_profile profile, const char *root,
-                                  const char *fileset_id, int check_transfer_syntax)
+extern "C" int mcm_dicomdir_begin(mcm_dicomdir **out, mcm_dd_profile profile, const char *root, const char *fileset_id,
+                                  int check_transfer_syntax)
 {
     if (out == nullptr || root == nullptr || fileset_id == nullptr)
         return mcm_fail(MCM_EINVAL, "mcm_dicomdir_begin: NULL argument");

@@ -143,7 +143,7 @@ static void draw_barcode(cairo_t *cr, const struct zint_symbol *symbol, double x
 
 typedef struct line {
     char text[256];
-    double size;  /* font size in mm */
+    double size; /* font size in mm */
     int bold;
 } line;
 
@@ -418,8 +418,8 @@ int mcm_label_render(const mcm_label *label, const char *png_path, const char *p
                      mcm_label_result *result)
 {
     memset(result, 0, sizeof *result);
-    result->style = is_style(label->style, MCM_LABEL_STYLE_RECTANGLE) ? MCM_LABEL_STYLE_RECTANGLE
-                                                                        : MCM_LABEL_STYLE_DISC;
+    result->style =
+        is_style(label->style, MCM_LABEL_STYLE_RECTANGLE) ? MCM_LABEL_STYLE_RECTANGLE : MCM_LABEL_STYLE_DISC;
     int rectangle = strcmp(result->style, MCM_LABEL_STYLE_RECTANGLE) == 0;
     double width_mm = rectangle ? 100 : 120;
     double height_mm = rectangle ? 50 : 120;

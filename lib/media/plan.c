@@ -46,7 +46,7 @@ int mcm_plan_fits_alone(const mcm_plan_limits *limits, uint64_t size)
 /* ---- grouping ---- */
 
 typedef struct keyed {
-    size_t position;        /* into items */
+    size_t position;               /* into items */
     size_t patient, study, series; /* ordinals: position of the first item of the group */
 } keyed;
 
@@ -151,8 +151,8 @@ static int first_positions(const mcm_plan_item *items, size_t count, int level, 
 
 typedef struct packer {
     const mcm_plan_limits *limits;
-    unsigned volume;        /* current, 1-based */
-    uint64_t used;          /* bytes used on the current volume */
+    unsigned volume; /* current, 1-based */
+    uint64_t used;   /* bytes used on the current volume */
     size_t items_on_volume;
     /* the last patient/study/series placed on the current volume (ordinals), to know which
      * directories a group adds */
@@ -284,8 +284,10 @@ static int assign_file_ids(mcm_plan_item *items, const keyed *k, size_t count)
         }
         instance_n++;
         if (patient_n > 99999 || study_n > 99999 || series_n > 99999 || instance_n > 999999)
-            return mcm_fail(MCM_EINVAL, "volume %u holds more patients, studies, series or instances than its "
-                                        "File IDs can name", volume);
+            return mcm_fail(MCM_EINVAL,
+                            "volume %u holds more patients, studies, series or instances than its "
+                            "File IDs can name",
+                            volume);
         snprintf(item->file_id, sizeof item->file_id, "DICOM/PAT%05lu/STU%05lu/SER%05lu/IM%06lu", patient_n, study_n,
                  series_n, instance_n);
         previous = &k[i];

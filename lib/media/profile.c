@@ -84,11 +84,10 @@ static int is_one_of(const char *uid, const char *const *list)
 }
 
 /* Uncompressed encodings other than explicit VR little endian: rewriting them loses nothing. */
-static const char *const uncompressed_other[] = {
-    "1.2.840.10008.1.2",        /* implicit VR little endian */
-    "1.2.840.10008.1.2.2",      /* explicit VR big endian (retired) */
-    "1.2.840.10008.1.2.1.99",   /* deflated explicit VR little endian */
-    NULL};
+static const char *const uncompressed_other[] = {"1.2.840.10008.1.2",      /* implicit VR little endian */
+                                                 "1.2.840.10008.1.2.2",    /* explicit VR big endian (retired) */
+                                                 "1.2.840.10008.1.2.1.99", /* deflated explicit VR little endian */
+                                                 NULL};
 
 /* Compressed encodings that DCMTK decodes (dcmjpeg, dcmjpls, dcmdata's RLE codec). */
 static const char *const decodable[] = {

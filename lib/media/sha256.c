@@ -86,12 +86,12 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t 
                                                                        size_t n)
 {
     const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-    __m128i tmp = _mm_loadu_si128((const __m128i *)&state[0]);     /* A B C D (words 0..3) */
-    __m128i state1 = _mm_loadu_si128((const __m128i *)&state[4]);  /* E F G H */
-    tmp = _mm_shuffle_epi32(tmp, 0xB1);                             /* C D A B */
-    state1 = _mm_shuffle_epi32(state1, 0x1B);                       /* H G F E */
-    __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);               /* A B E F */
-    state1 = _mm_blend_epi16(state1, tmp, 0xF0);                    /* C D G H */
+    __m128i tmp = _mm_loadu_si128((const __m128i *)&state[0]);    /* A B C D (words 0..3) */
+    __m128i state1 = _mm_loadu_si128((const __m128i *)&state[4]); /* E F G H */
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);                           /* C D A B */
+    state1 = _mm_shuffle_epi32(state1, 0x1B);                     /* H G F E */
+    __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);             /* A B E F */
+    state1 = _mm_blend_epi16(state1, tmp, 0xF0);                  /* C D G H */
     for (size_t b = 0; b < n; b++) {
         const unsigned char *data = blocks + 64 * b;
         __m128i abef = state0, cdgh = state1;
@@ -112,10 +112,10 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t 
         state0 = _mm_add_epi32(state0, abef);
         state1 = _mm_add_epi32(state1, cdgh);
     }
-    tmp = _mm_shuffle_epi32(state0, 0x1B);          /* F E B A */
-    state1 = _mm_shuffle_epi32(state1, 0xB1);       /* D C H G */
-    state0 = _mm_blend_epi16(tmp, state1, 0xF0);    /* D C B A */
-    state1 = _mm_alignr_epi8(state1, tmp, 8);       /* H G F E */
+    tmp = _mm_shuffle_epi32(state0, 0x1B);       /* F E B A */
+    state1 = _mm_shuffle_epi32(state1, 0xB1);    /* D C H G */
+    state0 = _mm_blend_epi16(tmp, state1, 0xF0); /* D C B A */
+    state1 = _mm_alignr_epi8(state1, tmp, 8);    /* H G F E */
     _mm_storeu_si128((__m128i *)&state[0], state0);
     _mm_storeu_si128((__m128i *)&state[4], state1);
 }

@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 struct mcm_media_writer {
-    mcm_media_options opts;     /* string members point at the copies below */
+    mcm_media_options opts; /* string members point at the copies below */
     char *output_dir, *staging_dir, *default_profile, *viewer_dir, *application_id;
 };
 
@@ -83,8 +83,7 @@ static int check_viewer_dir(const char *dir)
     while (rc == MCM_OK && (entry = readdir(d)) != NULL)
         for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; r++)
             if (strcasecmp(entry->d_name, reserved[r]) == 0)
-                rc = mcm_fail(MCM_EINVAL, "viewer_dir %s holds %s, a name the DICOM file-set uses", dir,
-                              entry->d_name);
+                rc = mcm_fail(MCM_EINVAL, "viewer_dir %s holds %s, a name the DICOM file-set uses", dir, entry->d_name);
     closedir(d);
     return rc;
 }
@@ -203,8 +202,8 @@ static const char *term_for_reason(uint16_t reason)
  * have, then fix the data, then size). */
 static int term_rank(const char *term)
 {
-    static const char *const order[] = {"NO_INSTANCE", "NOT_SUPPORTED", "INST_AP_CONFLICT", "DIR_PROC_ERR",
-                                        "INST_OVERSIZED", "PROC_FAILURE"};
+    static const char *const order[] = {"NO_INSTANCE",  "NOT_SUPPORTED",  "INST_AP_CONFLICT",
+                                        "DIR_PROC_ERR", "INST_OVERSIZED", "PROC_FAILURE"};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (strcmp(term, order[i]) == 0)
             return (int)i;
@@ -216,7 +215,7 @@ typedef struct instance_state {
     mcm_dicom_info info;
     int inspected;
     mcm_ts_action action;
-    uint16_t failure;             /* 0 while the instance is fine */
+    uint16_t failure; /* 0 while the instance is fine */
     char pool_path[MCM_PATH_MAX];
     uint64_t size;
     char original_ts[65];
@@ -231,7 +230,7 @@ typedef struct volume_state {
     char **copy_names;
     unsigned copy_count;
     int copies_linked;
-    size_t first, end;            /* range in the plan order */
+    size_t first, end; /* range in the plan order */
     char label_json[32], label_png[32], label_pdf[32];
 } volume_state;
 
@@ -244,9 +243,9 @@ typedef struct job_run {
     size_t count;
     const char *uid;
     instance_state *state;
-    const char *worst_term;       /* the job's term when instances failed */
+    const char *worst_term; /* the job's term when instances failed */
     char message[256];
-    int reported;                 /* the job was failed through the context (mcm_media_fail) */
+    int reported; /* the job was failed through the context (mcm_media_fail) */
     /* plan */
     mcm_plan_item *items;
     size_t *order;
@@ -256,9 +255,9 @@ typedef struct job_run {
     const mcm_profile *first_profile;
     int include_viewer;
     /* paths */
-    char staging[MCM_PATH_MAX];   /* <staging>/<uid> */
-    char part[MCM_PATH_MAX];      /* <output>/<uid>.part */
-    char final[MCM_PATH_MAX];     /* <output>/<uid> */
+    char staging[MCM_PATH_MAX]; /* <staging>/<uid> */
+    char part[MCM_PATH_MAX];    /* <output>/<uid>.part */
+    char final[MCM_PATH_MAX];   /* <output>/<uid> */
     /* UTF-8 request values for labels */
     char *label_text, *media_disposition, *barcode_value;
     char created[32];
@@ -991,7 +990,10 @@ static int write_job_summary(job_run *run)
         for (unsigned c = 0; c < vol->copy_count; c++)
             mcm_json_string(&j, vol->copy_names[c]);
         mcm_json_end_array(&j);
-        mcm_json_kv_string(&j, "copies_made_as", vol->copy_count == 0 ? NULL : vol->copies_linked ? "hard links" : "files");
+        mcm_json_kv_string(&j, "copies_made_as",
+                           vol->copy_count == 0 ? NULL
+                           : vol->copies_linked ? "hard links"
+                                                : "files");
         mcm_json_kv_string(&j, "label", vol->label_json);
         mcm_json_kv_int(&j, "instances", (int64_t)(vol->end - vol->first));
         mcm_json_end_object(&j);
@@ -1091,8 +1093,8 @@ static int write_job(job_run *run)
         return fail_with_instances(run);
 
     /* Capacity (PS3.4 S.3.2.1.1.6): an instance larger than the medium fails alone (0205H). */
-    run->include_viewer = attribute_is(run, MCM_TAG_INCLUDE_DISPLAY_APPLICATION, "YES") &&
-                          run->writer->viewer_dir != NULL;
+    run->include_viewer =
+        attribute_is(run, MCM_TAG_INCLUDE_DISPLAY_APPLICATION, "YES") && run->writer->viewer_dir != NULL;
     mcm_plan_limits limits = {.capacity = capacity_of(run), .volume_overhead = VOLUME_OVERHEAD};
     if (run->include_viewer) {
         uint64_t bytes;
@@ -1114,11 +1116,13 @@ static int write_job(job_run *run)
     if ((rc = plan_volumes(run, &limits)) != MCM_OK)
         return fail_job(run, "PROC_FAILURE", "%s", mcm_last_error());
     if (run->volumes > 1 && !attribute_is(run, MCM_TAG_ALLOW_MEDIA_SPLITTING, "YES"))
-        return fail_job(run, "SET_OVERSIZED", "the file-set needs %u volumes of %llu bytes and Allow Media "
-                        "Splitting is not YES", run->volumes, (unsigned long long)limits.capacity);
+        return fail_job(run, "SET_OVERSIZED",
+                        "the file-set needs %u volumes of %llu bytes and Allow Media "
+                        "Splitting is not YES",
+                        run->volumes, (unsigned long long)limits.capacity);
     if (run->volumes > 999 || (uint64_t)run->volumes * run->copies > 65535)
-        return fail_job(run, "PROC_FAILURE", "%u volumes x %u copies are more than this writer makes",
-                        run->volumes, run->copies);
+        return fail_job(run, "PROC_FAILURE", "%u volumes x %u copies are more than this writer makes", run->volumes,
+                        run->copies);
 
     run->volume = calloc(run->volumes, sizeof *run->volume);
     if (run->volume == NULL)
