@@ -594,7 +594,7 @@ static int name_volumes(job_run *run)
 static void volume_dicomdir_profile(const job_run *run, const volume_state *vol, mcm_dd_profile *profile,
                                     int *check_transfer_syntax)
 {
-    const mcm_profile *chosen = NULL;
+    const mcm_profile *chosen = NULL; /* every volume holds at least one instance */
     int mixed = 0;
     for (size_t k = vol->first; k < vol->end; k++) {
         const mcm_profile *p = run->state[run->order[k]].profile;
@@ -611,6 +611,8 @@ static void volume_dicomdir_profile(const job_run *run, const volume_state *vol,
                 break;
             }
         }
+    if (chosen == NULL)
+        chosen = run->first_profile;
     *profile = chosen->dicomdir;
     *check_transfer_syntax = !mixed;
 }
@@ -915,7 +917,7 @@ static int write_volume(job_run *run, unsigned v)
     size_t file_count = 0;
     if ((rc = write_manifest(root, &expect, &hashes, &paths, &file_count)) != MCM_OK)
         return rc;
-    char image_tmp[MCM_PATH_MAX], image[MCM_PATH_MAX];
+    char image_tmp[MCM_PATH_MAX] = "", image[MCM_PATH_MAX] = "";
     rc = mcm_fs_path(image_tmp, "%s/%s.part", run->part, vol->image_name);
     if (rc == MCM_OK)
         rc = mcm_fs_path(image, "%s/%s", run->part, vol->image_name);
