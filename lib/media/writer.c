@@ -263,6 +263,19 @@ typedef struct job_run {
     char created[32];
 } job_run;
 
+/* Milliseconds on a monotonic clock, for the phase timings logged at debug level. */
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static double mb_per_s(uint64_t bytes, double ms)
+{
+    return ms > 0 ? (double)bytes / 1e3 / ms : 0;
+}
+
 static int stopped(void *user)
 {
     return mcm_media_should_stop(user);
@@ -852,6 +865,7 @@ static int write_label(job_run *run, volume_state *vol, unsigned v)
  * instance concerned. */
 static int write_volume(job_run *run, unsigned v)
 {
+    double t_start = now_ms();
     volume_state *vol = &run->volume[v];
     const mcm_media_options *o = &run->writer->opts;
     char root[MCM_PATH_MAX];
@@ -912,11 +926,13 @@ static int write_volume(job_run *run, unsigned v)
         return rc;
 
     /* The manifest, then the image. */
+    double t_dicomdir = now_ms();
     mcm_iso_expect *expect = NULL;
     char **hashes = NULL, **paths = NULL;
     size_t file_count = 0;
     if ((rc = write_manifest(root, &expect, &hashes, &paths, &file_count)) != MCM_OK)
         return rc;
+    double t_manifest = now_ms();
     char image_tmp[MCM_PATH_MAX] = "", image[MCM_PATH_MAX] = "";
     rc = mcm_fs_path(image_tmp, "%s/%s.part", run->part, vol->image_name);
     if (rc == MCM_OK)
@@ -933,11 +949,13 @@ static int write_volume(job_run *run, unsigned v)
         };
         rc = mcm_iso_write(&params, &vol->image_size, vol->image_sha256);
     }
+    double t_image = now_ms();
     if (rc == MCM_OK && o->image_written != NULL &&
         o->image_written(image_tmp, v + 1, run->volumes, o->image_written_user) != 0)
         rc = mcm_fail(MCM_EIO, "the image_written hook refused %s", vol->image_name);
     if (rc == MCM_OK)
         rc = mcm_iso_verify(image_tmp, vol->image_size, vol->image_sha256, expect, file_count, stopped, run->ctx);
+    double t_verified = now_ms();
     if (rc == MCM_OK && rename(image_tmp, image) != 0)
         rc = mcm_fail(MCM_EIO, "cannot rename %s: %s", image_tmp, strerror(errno));
     free(expect);
@@ -947,6 +965,13 @@ static int write_volume(job_run *run, unsigned v)
         unlink(image_tmp);
         return rc;
     }
+    mcm_log_internal(MCM_LOG_DEBUG,
+                     "job %s: volume %u: staged with its DICOMDIR in %.0f ms, manifest %.0f ms, image of %llu bytes "
+                     "%.0f ms (%.0f MB/s), read back %.0f ms (%.0f MB/s)",
+                     run->uid, v + 1, t_dicomdir - t_start, t_manifest - t_dicomdir,
+                     (unsigned long long)vol->image_size, t_image - t_manifest,
+                     mb_per_s(vol->image_size, t_image - t_manifest), t_verified - t_image,
+                     mb_per_s(vol->image_size, t_verified - t_image));
     if ((rc = make_copies(run, vol, v)) != MCM_OK)
         return rc;
     if ((rc = write_label(run, vol, v)) != MCM_OK)
@@ -1079,6 +1104,7 @@ static void run_free(job_run *run)
 static int write_job(job_run *run)
 {
     /* Every instance is checked, so that the Failed SOP Sequence lists all that must be fixed. */
+    double t_start = now_ms();
     int rc = resolve_profiles(run);
     if (rc == MCM_OK)
         rc = inspect_instances(run);
@@ -1089,8 +1115,11 @@ static int write_job(job_run *run)
 
     if ((rc = mcm_fs_rmtree(run->staging)) != MCM_OK || (rc = mcm_fs_mkdir_p(run->staging)) != MCM_OK)
         return rc;
+    double t_checked = now_ms();
     if ((rc = prepare_files(run)) != MCM_OK)
         return rc;
+    mcm_log_internal(MCM_LOG_DEBUG, "job %s: %zu instances checked in %.0f ms, prepared for the media in %.0f ms",
+                     run->uid, run->count, t_checked - t_start, now_ms() - t_checked);
     if (run->worst_term != NULL)
         return fail_with_instances(run);
 
