@@ -216,8 +216,7 @@ typedef struct instance_state {
     int inspected;
     mcm_ts_action action;
     uint16_t failure; /* 0 while the instance is fine */
-    char pool_path[MCM_PATH_MAX];
-    uint64_t size;
+    uint64_t size;    /* of the file prepared for the media (pool_path()) */
     char original_ts[65];
 } instance_state;
 
@@ -487,6 +486,13 @@ static int inspect_instances(job_run *run)
 
 /* ---- phase 3: the files that go on the media ---- */
 
+/* Where instance index's file for the media is prepared: "<staging>/<uid>/pool/<index>" (computed,
+ * not stored: a job may reference 100,000 instances). */
+static int pool_path(const job_run *run, size_t index, char out[MCM_PATH_MAX])
+{
+    return mcm_fs_path(out, "%s/pool/%06zu", run->staging, index);
+}
+
 static int prepare_files(job_run *run)
 {
     char pool[MCM_PATH_MAX];
@@ -497,14 +503,15 @@ static int prepare_files(job_run *run)
         if (mcm_media_should_stop(run->ctx))
             return MCM_ECANCELED;
         instance_state *st = &run->state[i];
-        if ((rc = mcm_fs_path(st->pool_path, "%s/%06zu", pool, i)) != MCM_OK)
+        char prepared[MCM_PATH_MAX];
+        if ((rc = pool_path(run, i, prepared)) != MCM_OK)
             break;
         if (st->action == MCM_TS_KEEP) {
-            rc = mcm_fs_link_or_copy(run->instances[i].path, st->pool_path, NULL);
+            rc = mcm_fs_link_or_copy(run->instances[i].path, prepared, NULL);
         } else {
             /* MCM_TS_REWRITE or MCM_TS_DECODE: explicit VR little endian, which every profile that
              * gets here allows. */
-            rc = mcm_dicom_rewrite_explicit_le(run->instances[i].path, st->pool_path);
+            rc = mcm_dicom_rewrite_explicit_le(run->instances[i].path, prepared);
             if (rc == MCM_EDICOM) {
                 char why[200];
                 snprintf(why, sizeof why, "cannot convert to explicit VR little endian: %.150s", mcm_last_error());
@@ -516,7 +523,7 @@ static int prepare_files(job_run *run)
                                  run->uid, run->instances[i].sop_instance_uid, st->original_ts);
         }
         if (rc == MCM_OK)
-            rc = mcm_fs_file_size(st->pool_path, &st->size);
+            rc = mcm_fs_file_size(prepared, &st->size);
     }
     return rc;
 }
@@ -877,9 +884,10 @@ static int write_volume(job_run *run, unsigned v)
         if (mcm_media_should_stop(run->ctx))
             return MCM_ECANCELED;
         const mcm_plan_item *item = &run->items[run->order[k]];
-        char path[MCM_PATH_MAX];
-        if ((rc = mcm_fs_path(path, "%s/%s", root, item->file_id)) == MCM_OK && (rc = parent_dirs(path)) == MCM_OK)
-            rc = mcm_fs_link_or_copy(run->state[item->index].pool_path, path, NULL);
+        char path[MCM_PATH_MAX], prepared[MCM_PATH_MAX];
+        if ((rc = mcm_fs_path(path, "%s/%s", root, item->file_id)) == MCM_OK && (rc = parent_dirs(path)) == MCM_OK &&
+            (rc = pool_path(run, item->index, prepared)) == MCM_OK)
+            rc = mcm_fs_link_or_copy(prepared, path, NULL);
     }
     if (rc == MCM_OK && run->include_viewer)
         rc = mcm_fs_copy_tree(run->writer->viewer_dir, root);
