@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void assert_done(mcm_media_bench *b)
 {
@@ -522,6 +523,39 @@ START_TEST(one_writer_two_jobs_at_once)
 }
 END_TEST
 
+/* Staging on another file system than the store: hard links cannot be made, the instances are
+ * copied instead (when /dev/shm is such a file system here; otherwise there is nothing to test). */
+START_TEST(staging_on_another_file_system)
+{
+    mcm_media_bench b;
+    mcm_mb_init(&b);
+    struct stat store, shm;
+    ck_assert_int_eq(stat(b.store, &store), 0);
+    if (stat("/dev/shm", &shm) != 0 || shm.st_dev == store.st_dev || access("/dev/shm", W_OK) != 0) {
+        printf("media: /dev/shm is not another writable file system here; copy fallback not exercised\n");
+        mcm_mb_free(&b);
+        return;
+    }
+    char staging[4200];
+    snprintf(staging, sizeof staging, "/dev/shm/dcmmcm-staging-%ld", (long)getpid());
+    b.opts.staging_dir = staging;
+    mcm_mb_add_mix(&b, NULL);
+    ck_assert_int_eq(mcm_request_set_copies(b.request, 2), MCM_OK);
+    mcm_mb_run(&b);
+    assert_done(&b);
+    check_all_volumes(&b, 1);
+    /* The output is on the store's file system: copies are still links there. */
+    struct stat first, second;
+    char image[4300];
+    snprintf(image, sizeof image, "%s", mcm_mb_output(&b, "VOL001.iso"));
+    ck_assert_int_eq(stat(image, &first), 0);
+    ck_assert_int_eq(stat(mcm_mb_output(&b, "VOL001_C02.iso"), &second), 0);
+    ck_assert_uint_eq(first.st_ino, second.st_ino);
+    mcm_test_rmtree(staging);
+    mcm_mb_free(&b);
+}
+END_TEST
+
 START_TEST(options_are_checked)
 {
     mcm_media_writer *w = NULL;
@@ -585,6 +619,7 @@ Suite *mcm_suite_media(void)
     tcase_add_test(tc, stop_leaves_nothing);
     tcase_add_test(tc, rewriting_a_job_replaces_its_output);
     tcase_add_test(tc, one_writer_two_jobs_at_once);
+    tcase_add_test(tc, staging_on_another_file_system);
     suite_add_tcase(s, tc);
     return s;
 }
