@@ -525,6 +525,9 @@ extern "C" int mcm_dicomdir_finish(mcm_dicomdir *dd, const char *fileset_uid)
         OFCondition c = dd->iface.writeDicomDir();
         if (c.bad())
             return mcm_fail(MCM_EDICOM, "cannot write %s: %s", dd->path.c_str(), c.text());
+        /* Its records are on disk now: free them before the DICOMDIR is read back below, so that
+         * a large file-set is not held twice. */
+        dd->iface.cleanup();
         /* DicomDirInterface has no File-set UID setter and generates one on write; the DICOMDIR is
          * read back and written again through DcmDicomDir::write(), which recomputes the record
          * offsets (media-notes.md section 1). */
