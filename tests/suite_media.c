@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,6 +111,33 @@ START_TEST(implicit_vr_is_converted_losslessly)
                                      "cmp -s '%s/a.txt' '%s/b.txt' && test -s '%s/a.txt'",
                                      b.paths[0], b.dir, file, b.dir, b.dir, b.dir, b.dir),
                      0);
+    mcm_mb_free(&b);
+}
+END_TEST
+
+/* Converting an instance is routine, not a problem: nothing is logged at warning level or above. */
+static atomic_int warnings;
+
+static void count_warnings(mcm_log_level level, const char *message, void *user)
+{
+    (void)user;
+    if (level <= MCM_LOG_WARNING) {
+        atomic_fetch_add(&warnings, 1);
+        fprintf(stderr, "unexpected: %s\n", message);
+    }
+}
+
+START_TEST(conversion_logs_no_warning)
+{
+    mcm_media_bench b;
+    mcm_mb_init(&b);
+    mcm_mb_add_mix(&b, "STD-GEN-CD"); /* four of its instances are implicit VR */
+    atomic_store(&warnings, 0);
+    ck_assert_int_eq(mcm_log_set_handler(count_warnings, NULL, MCM_LOG_WARNING), MCM_OK);
+    mcm_mb_run(&b);
+    mcm_log_set_handler(NULL, NULL, MCM_LOG_ERROR);
+    assert_done(&b);
+    ck_assert_int_eq(atomic_load(&warnings), 0);
     mcm_mb_free(&b);
 }
 END_TEST
@@ -593,6 +621,7 @@ Suite *mcm_suite_media(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, cd_mix_is_a_valid_fileset);
     tcase_add_test(tc, implicit_vr_is_converted_losslessly);
+    tcase_add_test(tc, conversion_logs_no_warning);
     tcase_add_test(tc, scu_fileset_id_and_uid_are_used);
     tcase_add_test(tc, default_profile_applies);
     tcase_add_test(tc, keep_staging_keeps_the_tree);

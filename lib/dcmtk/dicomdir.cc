@@ -395,6 +395,12 @@ extern "C" int mcm_dicom_inspect(const char *path, mcm_dd_profile profile, int c
 
         ProfileChecker checker;
         checker.disableTransferSyntaxCheck(); /* (sic) disables it: the transfer syntax is judged below */
+        if (!check_transfer_syntax) {
+            /* The caller judges this file's transfer syntax itself (it is about to be converted):
+             * an explicit VR little endian stand-in in the in-memory File Meta Information, never
+             * saved, keeps DCMTK from logging a warning per instance about what is not a problem. */
+            meta->putAndInsertString(DCM_TransferSyntaxUID, UID_LittleEndianExplicitTransferSyntax);
+        }
         OFCondition selected = checker.selectApplicationProfile(dcmtk_profile(profile));
         if (selected.bad()) {
             mcm_dicom_info_clear(out);
