@@ -25,6 +25,12 @@
 static pthread_mutex_t iso_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned iso_users;
 
+/* libisofs 1.5.4 keeps process-global state without locks (a registry of directory iterators,
+ * among others): two threads importing or building images at once crash inside it (seen with two
+ * media workers: a SIGSEGV in iso_dir_iter_free during iso_image_import). Every use of libisofs
+ * after initialisation holds this lock, so concurrent jobs take turns at their image phases. */
+static pthread_mutex_t iso_work_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int mcm_iso_acquire(void)
 {
     int rc = MCM_OK;
@@ -61,7 +67,17 @@ static int iso_failure(int code, int r, const char *what)
 
 /* ---- writing ---- */
 
+static int write_image(const mcm_iso_write_params *params, uint64_t *size, char image_sha256[MCM_SHA256_HEX]);
+
 int mcm_iso_write(const mcm_iso_write_params *params, uint64_t *size, char image_sha256[MCM_SHA256_HEX])
+{
+    pthread_mutex_lock(&iso_work_lock);
+    int rc = write_image(params, size, image_sha256);
+    pthread_mutex_unlock(&iso_work_lock);
+    return rc;
+}
+
+static int write_image(const mcm_iso_write_params *params, uint64_t *size, char image_sha256[MCM_SHA256_HEX])
 {
     IsoImage *image = NULL;
     IsoWriteOpts *opts = NULL;
@@ -383,11 +399,13 @@ int mcm_iso_verify(const char *image_path, uint64_t size, const char *image_sha2
                    size_t count, mcm_iso_stop_fn stop, void *stop_user)
 {
     int rc = hash_image_file(image_path, size, image_sha256, stop, stop_user);
+    pthread_mutex_lock(&iso_work_lock);
     if (rc == MCM_OK)
         rc = check_tree(image_path, TREE_ROCK_RIDGE, files, count, stop, stop_user);
     if (rc == MCM_OK)
         rc = check_tree(image_path, TREE_JOLIET, files, count, stop, stop_user);
     if (rc == MCM_OK)
         rc = check_tree(image_path, TREE_ECMA119, files, count, stop, stop_user);
+    pthread_mutex_unlock(&iso_work_lock);
     return rc;
 }
