@@ -160,7 +160,7 @@ check-valgrind: all test-runner
 	$(Q)build-aux/deps.sh valgrind
 	$(Q)cd $(BUILD) && CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 MCM_UNDER_VALGRIND=1 valgrind --quiet --error-exitcode=99 \
 	    --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
-	    --suppressions=../build-aux/valgrind.supp ./tests/check_dcmmcm
+	    --suppressions=$(abspath build-aux/valgrind.supp) ./tests/check_dcmmcm
 
 $(BUILD)/dcmmcm.pc: pkgconfig/dcmmcm.pc.in Makefile
 	@mkdir -p $(dir $@)
