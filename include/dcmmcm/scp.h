@@ -151,7 +151,8 @@ MCM_EXTERN uint16_t mcm_scp_port(const mcm_scp *scp);
 
 /* Serve until mcm_scp_stop(): returns MCM_OK after a stop, once every association thread and
  * media worker has finished (requests in flight are answered; a job being written finishes or
- * goes back to PENDING). */
+ * goes back to PENDING). An SCP runs once: a second call returns MCM_ESTATE (free it and make a
+ * new one on the same database to serve again). */
 MCM_EXTERN int mcm_scp_run(mcm_scp *scp);
 
 /* Ask mcm_scp_run() to return. Async-signal-safe and thread-safe; may be called before run. */
