@@ -6,8 +6,9 @@
 #   error.
 # - EXAMPLE / EXAMPLES of every page: each .EX/.EE block is a whole program, compiled (not linked)
 #   with cc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -c.
-# - README.md: the first ```c block is compiled, and if LIB (the shared library) is given, linked
-#   against it and run; its output must equal the ```text block that follows it.
+# - README.md: every ```c block is compiled and, if LIB (the shared library) is given, linked
+#   against it; a block followed by a ```text block is run and must print that text; the README's
+#   SCP and SCU examples are run against each other.
 set -eu
 lib=${1:-}
 cc=${CC:-cc}
@@ -57,25 +58,148 @@ if [ -e "$scratch/no-example" ]; then
     fail=1
 fi
 
-awk '/^```c$/ && !seen { on = 1; seen = 1; next } on && /^```$/ { exit } on' README.md > "$scratch/readme.c"
-awk '/^```c$/ { c = 1 } c && /^```text$/ { on = 1; next } on && /^```$/ { exit } on' README.md \
-    > "$scratch/readme.expected"
-if [ ! -s "$scratch/readme.c" ]; then
+# README.md: every ```c block is a whole program. A block whose first line is "/* NAME.c: ..." is
+# saved as NAME.c, the others as readme-N.c. Each is compiled and, with LIB, linked against it. A
+# block followed by a ```text block (before the next ```c block) is run and must print exactly that
+# text; shell sessions in the README are ```console blocks, which are not checked. mcm-publisher.c
+# and mcm-send.c, the README's SCP and SCU, are run against each other (run_readme_pair below).
+mkdir "$scratch/readme"
+awk -v dir="$scratch/readme" '
+    /^```c$/ { n++; block = "c"; first = 1; next }
+    /^```text$/ && n > 0 && !(n in expected) { expected[n] = 1; block = "text"; next }
+    /^```/ && block == "c" { close(dir "/" n ".c"); block = ""; next }
+    /^```/ && block == "text" { close(dir "/" n ".expected"); block = ""; next }
+    block == "c" {
+        if (first && match($0, /^\/\* [a-z0-9-]+\.c:/))
+            print substr($0, 4, RLENGTH - 6) > (dir "/" n ".name")
+        first = 0
+        print > (dir "/" n ".c")
+        next
+    }
+    block == "text" { print > (dir "/" n ".expected") }
+    ' README.md
+readme_blocks=$(ls "$scratch/readme" | sed -n 's/^\([0-9][0-9]*\)\.c$/\1/p' | sort -n)
+if [ -z "$readme_blocks" ]; then
     echo "check-man-examples: README.md has no \`\`\`c block" >&2
     fail=1
-else
-    compile "$scratch/readme.c" "the C example of README.md"
+fi
+libdir=
+[ -n "$lib" ] && libdir=$(cd "$(dirname "$lib")" && pwd)
+for n in $readme_blocks; do
+    name=readme-$n
+    [ -s "$scratch/readme/$n.name" ] && name=$(cat "$scratch/readme/$n.name")
+    src="$scratch/readme/$name.c"
+    mv "$scratch/readme/$n.c" "$src"
+    compile "$src" "the C example $name.c of README.md"
     programs=$((programs + 1))
-    if [ -n "$lib" ] && [ "$fail" = 0 ]; then
-        libdir=$(cd "$(dirname "$lib")" && pwd)
-        $cc $cflags -o "$scratch/readme" "$scratch/readme.c" "$lib"
-        if ! LD_LIBRARY_PATH="$libdir" "$scratch/readme" > "$scratch/readme.out"; then
-            echo "check-man-examples: the C example of README.md exits with a failure" >&2
-            fail=1
-        elif ! diff -u "$scratch/readme.expected" "$scratch/readme.out" >&2; then
-            echo "check-man-examples: the C example of README.md prints something else than README.md says" >&2
-            fail=1
-        fi
+    if [ -z "$lib" ] || [ "$fail" != 0 ]; then
+        continue
+    fi
+    if ! $cc $cflags -o "$scratch/readme/$name" "$src" "$lib" 2>"$scratch/errors"; then
+        echo "check-man-examples: the C example $name.c of README.md does not link:" >&2
+        sed 's/^/  /' "$scratch/errors" >&2
+        fail=1
+        continue
+    fi
+    [ -e "$scratch/readme/$n.expected" ] || continue
+    if ! LD_LIBRARY_PATH="$libdir" "$scratch/readme/$name" > "$scratch/readme/$name.out"; then
+        echo "check-man-examples: the C example $name.c of README.md exits with a failure" >&2
+        fail=1
+    elif ! diff -u "$scratch/readme/$n.expected" "$scratch/readme/$name.out" >&2; then
+        echo "check-man-examples: the C example $name.c of README.md prints something else than README.md says" >&2
+        fail=1
+    fi
+done
+
+# One image of a CT or MR study (KIND), made with DCMTK's dump2dcm: the attributes a DICOMDIR needs
+# and 2 x 2 pixels.
+write_image() { # write_image KIND NUMBER PATH
+    if [ "$1" = CT ]; then class=CTImageStorage; else class=MRImageStorage; fi
+    {
+        echo "(0008,0005) CS [ISO_IR 100]"
+        echo "(0008,0016) UI =$class"
+        echo "(0008,0018) UI [1.2.826.0.1.3680043.10.1.1.$2]"
+        echo "(0008,0020) DA [20261125]"
+        echo "(0008,0030) TM [101500]"
+        echo "(0008,0050) SH [ACC1]"
+        echo "(0008,0060) CS [$1]"
+        echo "(0010,0010) PN [Doe^Jane]"
+        echo "(0010,0020) LO [PID1]"
+        echo "(0020,000d) UI [1.2.826.0.1.3680043.10.1]"
+        echo "(0020,000e) UI [1.2.826.0.1.3680043.10.1.$2]"
+        echo "(0020,0010) SH [1]"
+        echo "(0020,0011) IS [$2]"
+        echo "(0020,0013) IS [1]"
+        echo "(0028,0002) US 1"
+        echo "(0028,0004) CS [MONOCHROME2]"
+        echo "(0028,0010) US 2"
+        echo "(0028,0011) US 2"
+        echo "(0028,0100) US 16"
+        echo "(0028,0101) US 12"
+        echo "(0028,0102) US 11"
+        echo "(0028,0103) US 0"
+        echo '(7fe0,0010) OW 0000\0100\0200\0300'
+    } > "$3.dump"
+    dump2dcm +te "$3.dump" "$3" > /dev/null
+}
+
+# The README's SCP (mcm-publisher) on a free port in an empty directory, and its SCU (mcm-send)
+# sending it a CT and an MR image: the SCU must end DONE with one volume, the SCP must have written
+# the volume's ISO image, and SIGINT must stop the SCP with exit status 0.
+run_readme_pair() {
+    dir="$scratch/readme/run"
+    mkdir "$dir"
+    write_image CT 1 "$dir/ct.dcm" && write_image MR 2 "$dir/mr.dcm" || return 1
+    (cd "$dir" && LD_LIBRARY_PATH="$libdir" exec ../mcm-publisher 0 > port.txt 2> scp.log) &
+    scp_pid=$!
+    port=
+    tries=0
+    while [ $tries -lt 100 ]; do
+        port=$(sed -n 's/^listening on port \([0-9][0-9]*\)$/\1/p' "$dir/port.txt" 2>/dev/null)
+        [ -n "$port" ] && break
+        kill -0 $scp_pid 2>/dev/null || break
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    if [ -z "$port" ]; then
+        echo "check-man-examples: mcm-publisher (README.md) did not start:" >&2
+        sed 's/^/  /' "$dir/scp.log" >&2
+        kill -INT $scp_pid 2>/dev/null
+        wait $scp_pid
+        return 1
+    fi
+    status=0
+    LD_LIBRARY_PATH="$libdir" "$scratch/readme/mcm-send" 127.0.0.1 "$port" "$dir/ct.dcm" "$dir/mr.dcm" \
+        > "$dir/send.out" 2> "$dir/send.err" || status=$?
+    # SIGINT, as Ctrl-C would send it. A background job of a shell without job control starts with
+    # SIGINT ignored, so only the program's own handler makes it stop: give it 30 s, then kill it.
+    kill -INT $scp_pid
+    tries=0
+    while kill -0 $scp_pid 2>/dev/null && [ $tries -lt 300 ]; do
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    kill -KILL $scp_pid 2>/dev/null
+    scp_status=0
+    wait $scp_pid || scp_status=$?
+    if [ $status != 0 ] || ! grep -q ': DONE NORMAL, 2 pieces$' "$dir/send.out" ||
+        ! grep -q '^  volume 1: File-set ID ' "$dir/send.out" || ! ls "$dir"/media/*/VOL001.iso > /dev/null 2>&1; then
+        echo "check-man-examples: mcm-send did not make media with mcm-publisher (README.md; exit $status):" >&2
+        cat "$dir/send.out" "$dir/send.err" "$dir/scp.log" | sed 's/^/  /' >&2
+        return 1
+    fi
+    if [ $scp_status != 0 ]; then
+        echo "check-man-examples: mcm-publisher (README.md) did not stop with status 0 on SIGINT ($scp_status)" >&2
+        return 1
+    fi
+    echo "check-man-examples: README.md's mcm-send made media with README.md's mcm-publisher"
+}
+if [ -n "$lib" ] && [ "$fail" = 0 ]; then
+    if [ -x "$scratch/readme/mcm-publisher" ] && [ -x "$scratch/readme/mcm-send" ]; then
+        run_readme_pair || fail=1
+    else
+        echo "check-man-examples: README.md lacks the C examples mcm-publisher.c and mcm-send.c" >&2
+        fail=1
     fi
 fi
 
