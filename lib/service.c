@@ -942,8 +942,8 @@ static void action_refusal(mcm_response *rsp, const mcm_job_transition *t, mcm_j
         mcm_response_set(rsp, MCM_OP_N_ACTION, t->status, "cannot cancel: media are being written");
         mcm_response_add_offending(rsp, TAG_ACTION_TYPE_ID);
         break;
-    case MCM_STATUS_CANCEL_DENIED:
-        mcm_response_set(rsp, MCM_OP_N_ACTION, t->status, "cannot cancel: the job is not running here");
+    case MCM_STATUS_CANCEL_DENIED: /* cancel() words the comment: it knows why */
+        mcm_response_set(rsp, MCM_OP_N_ACTION, t->status, "cancellation denied");
         mcm_response_add_offending(rsp, TAG_ACTION_TYPE_ID);
         break;
     default: mcm_response_set(rsp, MCM_OP_N_ACTION, t->status, "refused"); break;
@@ -970,6 +970,16 @@ static void initiate(mcm_service *service, const char *uid, const mcm_request *i
     mcm_job_state state = rc == MCM_OK ? mcm_job_state_of(job) : MCM_JOB_ABSENT;
     mcm_job_transition t;
     memset(&t, 0, sizeof t);
+    if (rc == MCM_OK && refusal.status == 0 && args.copies == 0 &&
+        mcm_request_copies(mcm_job_request(job)) > (int)service->opts.max_copies) {
+        /* Number of Copies belongs to Initiate (PS3.4 Table S.3.2.2.1-1); one sent with N-CREATE is
+         * kept as the default, but it answers to the same device limit. */
+        mcm_response_set(&refusal, MCM_OP_N_ACTION, MCM_STATUS_INVALID_ARGUMENT_VALUE,
+                         "Number of Copies %d (from N-CREATE) is not in 1..%u",
+                         mcm_request_copies(mcm_job_request(job)), service->opts.max_copies);
+        mcm_response_add_offending(&refusal, MCM_TAG_NUMBER_OF_COPIES);
+        set_action_type(&refusal, 1);
+    }
     if (rc == MCM_OK || rc == MCM_ENOTFOUND) {
         mcm_job_event event = {.type = MCM_EVENT_INITIATE, .refusal = refusal.status};
         if (job != NULL) {
@@ -1054,6 +1064,10 @@ static void cancel(mcm_service *service, const char *uid, int denied_by_policy, 
         mcm_service_log(service, MCM_LOG_INFO, "Cancel %s: deleted (was %s)", uid, mcm_job_state_name(state));
     } else {
         action_refusal(rsp, &t, state, uid);
+        if (t.status == MCM_STATUS_CANCEL_DENIED)
+            mcm_response_set(rsp, MCM_OP_N_ACTION, t.status, "%s",
+                             denied_by_policy ? "cancellation denied by local policy"
+                                              : "cannot cancel: the job is being written by another process");
     }
 }
 

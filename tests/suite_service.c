@@ -842,6 +842,21 @@ START_TEST(initiate_defaults)
     ck_assert_int_eq(mcm_request_copies(mcm_job_request(job)), 4);
     ck_assert_int_eq(mcm_request_priority(mcm_job_request(job)), MCM_PRIORITY_HIGH);
     mcm_job_free(job);
+    /* ...but answers to the device limit as an Initiate argument would (0115), and an Initiate
+     * that sends its own valid Number of Copies replaces it. */
+    request = mcm_fx_request_one(&fx);
+    ck_assert_int_eq(mcm_request_set_copies(request, (int)fx.opts.max_copies + 1), MCM_OK);
+    mcm_fx_create(&fx, request, uid);
+    mcm_response rsp;
+    ck_assert_int_eq(mcm_service_action(fx.service, "SCU", uid, 1, NULL, &rsp), MCM_OK);
+    ck_assert_uint_eq(rsp.status, MCM_STATUS_INVALID_ARGUMENT_VALUE);
+    ck_assert_ptr_nonnull(strstr(rsp.error_comment, "from N-CREATE"));
+    ck_assert_offending(rsp, MCM_TAG_NUMBER_OF_COPIES);
+    ck_assert_int_eq(mcm_fx_state(&fx, uid, NULL), MCM_JOB_IDLE);
+    ck_assert_uint_eq(mcm_fx_initiate(&fx, uid, 2, NULL), 0x0000);
+    ck_assert_int_eq(mcm_service_job(fx.service, uid, &job), MCM_OK);
+    ck_assert_int_eq(mcm_request_copies(mcm_job_request(job)), 2);
+    mcm_job_free(job);
 }
 END_TEST
 
@@ -1012,7 +1027,7 @@ START_TEST(cancel_denied_by_policy_c203)
     const mcm_job_state states[] = {MCM_JOB_IDLE, MCM_JOB_PENDING};
     for (size_t i = 0; i < 2; i++) {
         ck_assert_uint_eq(mcm_fx_cancel(&fx, live[i], &rsp), MCM_STATUS_CANCEL_DENIED);
-        ck_assert_comment(rsp);
+        ck_assert_str_eq(rsp.error_comment, "cancellation denied by local policy");
         ck_assert_int_eq(mcm_fx_state(&fx, live[i], NULL), states[i]); /* unchanged */
     }
     /* A finished job answers "already completed" whatever the policy says (digest A3). */
