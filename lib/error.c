@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 
@@ -46,10 +47,13 @@ MCM_EXTERN const char *mcm_version(void)
 
 int mcm_fail(int code, const char *fmt, ...)
 {
+    /* Format aside first: an argument may be mcm_last_error() itself ("context: %s"). */
+    char text[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    memcpy(last_error, text, strlen(text) + 1);
     return code;
 }
 

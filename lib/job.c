@@ -81,8 +81,10 @@ MCM_EXTERN int mcm_execution_status_info_allowed(mcm_job_state state, const char
             return state == MCM_JOB_PENDING;
         if (in_list(term, failure_terms))
             return state == MCM_JOB_FAILURE;
-        /* A private term: any valid CS value (documented in the conformance statement). */
-        return mcm_vr_check(MCM_VR_CS, term, strlen(term), NULL, 0) && term[0] != ' ';
+        /* A private term: any valid CS value (documented in the conformance statement), without
+         * padding: "QUEUED " is QUEUED, not a private term that FAILURE would accept. */
+        size_t length = strlen(term);
+        return mcm_vr_check(MCM_VR_CS, term, length, NULL, 0) && term[0] != ' ' && term[length - 1] != ' ';
     }
     default:
         return 0;
@@ -143,12 +145,15 @@ static int refuse_event(mcm_job_transition *out, mcm_job_state state, const char
 MCM_EXTERN int mcm_job_next(mcm_job_state state, const char *current_info, const mcm_job_event *event,
                             mcm_job_transition *out)
 {
-    if (event == NULL || out == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_job_next: NULL argument");
-    if ((unsigned)state > MCM_JOB_DELETED)
-        return mcm_fail(MCM_EINVAL, "mcm_job_next: invalid state %d", (int)state);
+    if (out == NULL)
+        return mcm_fail(MCM_EINVAL, "mcm_job_next: out is NULL");
     const char *info = exists(state) ? current_info : NULL;
     const char *term;
+    /* job.h: on error *out holds the unchanged state, for these errors too. */
+    if (event == NULL)
+        return refuse_event(out, state, info, MCM_EINVAL, "mcm_job_next: event is NULL");
+    if ((unsigned)state > MCM_JOB_DELETED)
+        return refuse_event(out, state, NULL, MCM_EINVAL, "mcm_job_next: invalid state");
 
     switch (event->type) {
     case MCM_EVENT_CREATE:
@@ -168,10 +173,17 @@ MCM_EXTERN int mcm_job_next(mcm_job_state state, const char *current_info, const
         if (state != MCM_JOB_IDLE) /* digest A1: a second successful Initiate */
             return reply(out, state, info, MCM_STATUS_ALREADY_INITIATED, state, info);
         if (event->refusal != 0) {
-            if (mcm_status_category_of(event->refusal, MCM_OP_N_ACTION) != MCM_CATEGORY_FAILURE ||
-                !mcm_status_scp_may_send(event->refusal, MCM_OP_N_ACTION))
-                return refuse_event(out, state, info, MCM_EINVAL, "Initiate refusal must be a Failure an SCP may send");
-            return reply(out, state, info, event->refusal, state, info);
+            /* C201-C203 answer a Cancel only (PS3.4 Table S.3.2.3.4-1, digest 6: "C201 is defined only
+             * for Cancel"), and A510 means the instance was already initiated, which an IDLE one was
+             * not (A1): neither can refuse this Initiate. */
+            uint16_t code = event->refusal;
+            if (mcm_status_category_of(code, MCM_OP_N_ACTION) != MCM_CATEGORY_FAILURE ||
+                !mcm_status_scp_may_send(code, MCM_OP_N_ACTION) || code == MCM_STATUS_ALREADY_INITIATED ||
+                code == MCM_STATUS_ALREADY_COMPLETED || code == MCM_STATUS_NOT_INTERRUPTIBLE ||
+                code == MCM_STATUS_CANCEL_DENIED)
+                return refuse_event(out, state, info, MCM_EINVAL,
+                                    "Initiate refusal must be a Failure an SCP may send in reply to an Initiate");
+            return reply(out, state, info, code, state, info);
         }
         return reply(out, state, info, MCM_STATUS_SUCCESS, MCM_JOB_PENDING, "QUEUED");
 
@@ -280,19 +292,19 @@ mcm_request *mcm_job_request_mut(mcm_job *job)
     return job != NULL ? job->request : NULL;
 }
 
+/* info may be the job's own buffer: a transition that keeps the Execution Status Info (N-GET, a
+ * refused event) hands back the current_info that mcm_job_apply() passed in, so copy with memmove. */
 static void set_info(mcm_job *job, const char *info)
 {
-    if (info == NULL) {
-        job->info[0] = '\0';
-    } else {
-        strncpy(job->info, info, MCM_INFO_MAX);
-        job->info[MCM_INFO_MAX] = '\0';
-    }
+    size_t length = info != NULL ? strnlen(info, MCM_INFO_MAX) : 0;
+    memmove(job->info, info != NULL ? info : "", length);
+    job->info[length] = '\0';
 }
 
 int mcm_job_apply(mcm_job *job, const mcm_job_event *event, mcm_job_transition *out)
 {
     mcm_job_transition t;
+    memset(&t, 0, sizeof t);
     if (job == NULL)
         return mcm_fail(MCM_EINVAL, "job is NULL");
     int rc = mcm_job_next(job->state, job->info[0] != '\0' ? job->info : NULL, event, &t);

@@ -32,8 +32,10 @@ struct mcm_request {
     reference_item *references;
     size_t reference_count, reference_capacity;
     int reference_sequence_present;
-    uint32_t *unknown;
-    size_t unknown_count, unknown_capacity;
+    /* The first distinct unknown tags, as many as a 0105 reply can list: a hostile data set with
+     * 100,000 private attributes costs 16 comparisons each, not a quadratic scan (digest A9). */
+    uint32_t unknown[MCM_RESPONSE_MAX_TAGS];
+    size_t unknown_count;
 };
 
 static int store_value(stored_value *slot, const char *value, size_t length)
@@ -121,7 +123,6 @@ MCM_EXTERN void mcm_request_free(mcm_request *request)
     for (size_t i = 0; i < request->reference_count; i++)
         free_reference(&request->references[i]);
     free(request->references);
-    free(request->unknown);
     free(request);
 }
 
@@ -162,14 +163,30 @@ static stored_value *attribute_slot(mcm_request *request, uint32_t tag, const mc
     return def != NULL ? &request->attributes[def - mcm_request_attributes] : NULL;
 }
 
+/* CS values: leading and trailing spaces are not significant (PS3.5 6.2). The request keeps a CS
+ * value without them, so that every reader compares plain terms ("YES", not "YES "). */
+static void drop_cs_padding(const mcm_attribute_def *def, const char **value, size_t *length)
+{
+    if (def->vr != MCM_VR_CS || *value == NULL)
+        return;
+    while (*length > 0 && (*value)[*length - 1] == ' ')
+        (*length)--;
+    while (*length > 0 && **value == ' ') {
+        (*value)++;
+        (*length)--;
+    }
+}
+
 int mcm_request_set_attribute_raw(mcm_request *request, uint32_t tag, const char *value, size_t length)
 {
+    const mcm_attribute_def *def;
     if (request == NULL)
         return mcm_fail(MCM_EINVAL, "request is NULL");
-    stored_value *slot = attribute_slot(request, tag, NULL);
+    stored_value *slot = attribute_slot(request, tag, &def);
     if (slot == NULL)
         return mcm_fail(MCM_EINVAL, "(%04X,%04X) is not a request attribute", (unsigned)(tag >> 16),
                         (unsigned)(tag & 0xFFFF));
+    drop_cs_padding(def, &value, &length);
     return store_value(slot, value, length);
 }
 
@@ -185,6 +202,7 @@ MCM_EXTERN int mcm_request_set_attribute(mcm_request *request, uint32_t tag, con
     if (value != NULL) {
         char why[96];
         size_t length = strlen(value);
+        drop_cs_padding(def, &value, &length);
         if (length == 0)
             return mcm_fail(MCM_EINVAL, "%s (%04X,%04X): empty value (remove the attribute with NULL instead)",
                             def->name, (unsigned)(tag >> 16), (unsigned)(tag & 0xFFFF));
@@ -277,13 +295,20 @@ static int icon_check(const mcm_icon *icon, char *why, size_t why_size)
     else if (palette && icon->bits_allocated != 8)
         text = "a palette icon needs 8 bits allocated";
     else {
+        /* Pixel Data is OB/OW: an odd number of bytes is padded by one to even length (PS3.5 7.1.1),
+         * so expected + 1 only when expected is odd. */
         size_t expected = ((size_t)icon->rows * icon->columns * icon->bits_allocated + 7) / 8;
-        if (icon->pixel_data == NULL || (icon->pixel_data_length != expected && icon->pixel_data_length != expected + 1))
+        size_t padded = expected + (expected & 1);
+        if (icon->pixel_data == NULL || (icon->pixel_data_length != expected && icon->pixel_data_length != padded))
             text = "pixel data length does not match rows x columns";
         else if (palette) {
+            /* PS3.3 C.7.6.3.1.5: the descriptor's third value, bits per entry, is 8 or 16; each entry
+             * takes 16 bits in the LUT Data (OW) either way. */
             size_t entries = icon->palette_descriptor[0] == 0 ? 65536 : icon->palette_descriptor[0];
-            if (icon->red_palette == NULL || icon->green_palette == NULL || icon->blue_palette == NULL ||
-                icon->palette_length != entries * 2)
+            if (icon->palette_descriptor[2] != 8 && icon->palette_descriptor[2] != 16)
+                text = "palette descriptor bits per entry must be 8 or 16";
+            else if (icon->red_palette == NULL || icon->green_palette == NULL || icon->blue_palette == NULL ||
+                     icon->palette_length != entries * 2)
                 text = "palette LUT data missing or not descriptor entries x 2 bytes";
         }
     }
@@ -372,15 +397,8 @@ int mcm_request_note_unknown(mcm_request *request, uint32_t tag)
     for (size_t i = 0; i < request->unknown_count; i++)
         if (request->unknown[i] == tag)
             return MCM_OK;
-    if (request->unknown_count == request->unknown_capacity) {
-        size_t capacity = request->unknown_capacity ? request->unknown_capacity * 2 : 8;
-        uint32_t *grown = realloc(request->unknown, capacity * sizeof *grown);
-        if (grown == NULL)
-            return mcm_fail(MCM_ENOMEM, "out of memory");
-        request->unknown = grown;
-        request->unknown_capacity = capacity;
-    }
-    request->unknown[request->unknown_count++] = tag;
+    if (request->unknown_count < MCM_RESPONSE_MAX_TAGS)
+        request->unknown[request->unknown_count++] = tag;
     return MCM_OK;
 }
 
@@ -451,7 +469,10 @@ MCM_EXTERN mcm_priority mcm_request_priority(const mcm_request *request)
 {
     mcm_priority priority;
     const char *value = mcm_request_attribute(request, MCM_TAG_REQUEST_PRIORITY);
-    return value != NULL && mcm_priority_parse(value, &priority) == MCM_OK ? priority : MCM_PRIORITY_UNSET;
+    /* A raw value may hold an embedded NUL ("HIGH\0X" is not HIGH): the whole stored length counts. */
+    if (value == NULL || strlen(value) != mcm_request_attribute_length(request, MCM_TAG_REQUEST_PRIORITY))
+        return MCM_PRIORITY_UNSET;
+    return mcm_priority_parse(value, &priority) == MCM_OK ? priority : MCM_PRIORITY_UNSET;
 }
 
 MCM_EXTERN char *mcm_fileset_id_sanitize(const char *fileset_id, char out[17])
@@ -466,11 +487,14 @@ MCM_EXTERN char *mcm_fileset_id_sanitize(const char *fileset_id, char out[17])
             fileset_id++;
             length--;
         }
-        for (; n < length && n < 16; n++) {
-            char c = fileset_id[n];
+        for (size_t i = 0; i < length && n < 16; i++) {
+            char c = fileset_id[i];
+            /* One '_' per character: the continuation bytes of a UTF-8 character add none. */
+            if (i > 0 && ((unsigned char)c & 0xC0) == 0x80 && ((unsigned char)fileset_id[i - 1] & 0x80) != 0)
+                continue;
             if (c >= 'a' && c <= 'z')
                 c = (char)(c - 'a' + 'A');
-            out[n] = ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') ? c : '_';
+            out[n++] = ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') ? c : '_';
         }
     }
     out[n] = '\0';
@@ -570,8 +594,18 @@ MCM_EXTERN int mcm_request_validate(const mcm_request *request, unsigned flags, 
         if (!mcm_attribute_check(def, v->value, v->length, why, sizeof why))
             note(&f, FIND_INVALID, def->tag, 0, why);
         else if (strict && def->tag == MCM_TAG_STORAGE_MEDIA_FILESET_ID) {
+            /* SH padding is not significant (PS3.5 6.2): compare what is left without it. */
             char safe[17];
-            if (strcmp(mcm_fileset_id_sanitize(v->value, safe), v->value) != 0)
+            const char *id = v->value;
+            size_t length = v->length;
+            while (length > 0 && id[length - 1] == ' ')
+                length--;
+            while (length > 0 && *id == ' ') {
+                id++;
+                length--;
+            }
+            mcm_fileset_id_sanitize(v->value, safe);
+            if (strlen(safe) != length || memcmp(safe, id, length) != 0)
                 note(&f, FIND_INVALID, def->tag, 0, "not a DICOMDIR File-set ID (A-Z 0-9 _)");
         }
     }

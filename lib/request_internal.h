@@ -13,7 +13,9 @@ extern "C" {
 #endif
 
 /* Store an attribute's value unchecked: value NULL removes it; length 0 stores an empty value
- * (present, zero length). The tag must be a request attribute (MCM_EINVAL otherwise). */
+ * (present, zero length). A CS value loses its leading and trailing spaces, which are not
+ * significant (PS3.5 6.2), so a value of spaces only is stored empty. The tag must be a request
+ * attribute (MCM_EINVAL otherwise). */
 int mcm_request_set_attribute_raw(mcm_request *request, uint32_t tag, const char *value, size_t length);
 /* The stored length of an attribute's value (values may hold embedded NULs), 0 if absent. */
 size_t mcm_request_attribute_length(const mcm_request *request, uint32_t tag);
@@ -34,7 +36,9 @@ int mcm_request_reference_sequence_present(const mcm_request *request);
 int mcm_request_reference_lengths(const mcm_request *request, size_t index, size_t *class_length,
                                   size_t *instance_length, size_t *profile_length);
 
-/* Record a data set attribute the request does not know (strict mode answers 0105 with it). */
+/* Record a data set attribute the request does not know (strict mode answers 0105 with it). Only
+ * the first MCM_RESPONSE_MAX_TAGS distinct tags are kept (all that a 0105 reply can list); later
+ * ones are ignored, so recording stays cheap however many a hostile data set carries. */
 int mcm_request_note_unknown(mcm_request *request, uint32_t tag);
 size_t mcm_request_unknown_count(const mcm_request *request);
 uint32_t mcm_request_unknown(const mcm_request *request, size_t index);

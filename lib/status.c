@@ -30,7 +30,7 @@ static const status_entry n_create[] = {
     {0x0105, F, "No such Attribute", 1},
     {0x0106, F, "Invalid Attribute Value", 1},
     {0x0107, W, "Attribute list error", 0},
-    {0x0110, F, "Processing failure", 1},
+    {0x0110, F, "Processing Failure", 1},
     {0x0111, F, "Duplicate SOP Instance", 1},
     {0x0116, W, "Attribute Value out of range", 0},
     {0x0117, F, "Invalid SOP Instance", 1},
@@ -42,13 +42,13 @@ static const status_entry n_create[] = {
     {0x0211, F, "Unrecognized operation", 1},
     {0x0212, F, "Mistyped argument", 1},
     {0x0213, F, "Resource limitation", 1},
-    {0xA510, F, "Initiate Media Creation action already received for this SOP Instance", 0},
+    {0xA510, F, "An Initiate Media Creation action has already been received for this SOP Instance", 0},
 };
 
 /* PS3.7 10.1.4.1.10 plus PS3.4 S.3.2.2.4 and S.3.2.3.4. */
 static const status_entry n_action[] = {
     {0x0000, S, "Success", 1},
-    {0x0110, F, "Processing failure", 1},
+    {0x0110, F, "Processing Failure", 1},
     {0x0112, F, "No such SOP Instance", 1},
     {0x0114, F, "No such argument", 1},
     {0x0115, F, "Invalid argument value", 1},
@@ -61,7 +61,7 @@ static const status_entry n_action[] = {
     {0x0211, F, "Unrecognized operation", 1},
     {0x0212, F, "Mistyped argument", 1},
     {0x0213, F, "Resource limitation", 1},
-    {0xA510, F, "Initiate Media Creation action already received for this SOP Instance", 1},
+    {0xA510, F, "An Initiate Media Creation action has already been received for this SOP Instance", 1},
     {0xC201, F, "Media creation request already completed", 1},
     {0xC202, F, "Media creation request already in progress and cannot be interrupted", 1},
     {0xC203, F, "Cancellation denied for unspecified reason", 1},
@@ -73,7 +73,7 @@ static const status_entry n_get[] = {
     {0x0000, S, "Success", 1},
     {0x0001, W, "Requested optional Attributes are not supported", 1},
     {0x0107, W, "Attribute list error", 1},
-    {0x0110, F, "Processing failure", 1},
+    {0x0110, F, "Processing Failure", 1},
     {0x0112, F, "No such SOP Instance", 1},
     {0x0117, F, "Invalid SOP Instance", 1},
     {0x0118, F, "No such SOP Class", 1},
@@ -217,17 +217,20 @@ MCM_EXTERN void mcm_response_set(mcm_response *r, mcm_operation op, uint16_t sta
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    /* LO: at most 64 characters, no backslash, no control character but ESC. Cut at a UTF-8
-     * character boundary so that a multi-byte character is never split. */
-    size_t n = strlen(text);
-    if (n > MCM_COMMENT_MAX) {
-        n = MCM_COMMENT_MAX;
-        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
-            n--;
-    }
-    for (size_t i = 0; i < n; i++) {
+    /* The command set has no Specific Character Set: its LO values are in the default character
+     * repertoire (PS3.5 6.1.2, PS3.7 6.3.1). So at most 64 characters of printable ASCII: each
+     * byte outside it becomes '?' (one per UTF-8 character, so a name stays readable), control
+     * characters a space, and a backslash (the value delimiter) a '/'. */
+    size_t n = 0;
+    for (size_t i = 0; text[i] != '\0' && n < MCM_COMMENT_MAX; i++) {
         unsigned char c = (unsigned char)text[i];
-        r->error_comment[i] = c == '\\' ? '/' : (c < 0x20 && c != 0x1B) || c == 0x7F ? ' ' : (char)c;
+        if (c >= 0x80) {
+            if ((c & 0xC0) == 0x80)
+                continue; /* continuation byte of a character already replaced */
+            r->error_comment[n++] = '?';
+        } else {
+            r->error_comment[n++] = c == '\\' ? '/' : (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+        }
     }
     /* LO values carry no trailing spaces of meaning; drop them. */
     while (n > 0 && r->error_comment[n - 1] == ' ')
@@ -241,7 +244,8 @@ static int add_tag(uint32_t *list, size_t *count, uint32_t tag)
         if (list[i] == tag)
             return MCM_OK;
     if (*count >= MCM_RESPONSE_MAX_TAGS)
-        return MCM_EBUSY;
+        return mcm_fail(MCM_EBUSY, "a response holds at most %d tags; (%04X,%04X) not added", MCM_RESPONSE_MAX_TAGS,
+                        (unsigned)(tag >> 16), (unsigned)(tag & 0xFFFF));
     list[(*count)++] = tag;
     return MCM_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "dcmmcm/request.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -18,8 +19,10 @@ MCM_EXTERN int mcm_uid_generate(char out[MCM_UID_MAX + 1])
     size_t got = 0;
     while (got < sizeof bytes) {
         ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue; /* a signal while the kernel's pool was not yet initialised (getrandom(2)) */
         if (n < 0)
-            return mcm_fail(MCM_EIO, "getrandom failed");
+            return mcm_fail(MCM_EIO, "getrandom failed: %s", strerror(errno));
         got += (size_t)n;
     }
     /* A version 4 UUID (RFC 4122): version and variant bits fixed. */

@@ -210,9 +210,15 @@ static const char *const charset_terms[] = {
     "ISO 2022 IR 203", "ISO 2022 IR 13", "ISO 2022 IR 166", "ISO 2022 IR 87", "ISO 2022 IR 159",
     "ISO 2022 IR 149", "ISO 2022 IR 58", NULL};
 
+/* The multi-byte code extensions: never value 1, which is the single-byte set in G0 (PS3.3 Table
+ * C.12-4 describes them "for value 2 to value n"). */
+static const char *const multibyte_extension_terms[] = {"ISO 2022 IR 87", "ISO 2022 IR 159", "ISO 2022 IR 149",
+                                                        "ISO 2022 IR 58", NULL};
+
 static int check_charset(const char *value, size_t length, char *why, size_t why_size)
 {
     size_t start = 0;
+    int multi_valued = memchr(value, '\\', length) != NULL;
     for (size_t i = 0, n = 0; i <= length; i++) {
         if (i < length && value[i] != '\\')
             continue;
@@ -229,6 +235,12 @@ static int check_charset(const char *value, size_t length, char *why, size_t why
         /* Only the first value may be empty (default repertoire, PS3.3 C.12.1.1.2). */
         if (len == 0 ? n > 0 : !one_of(v, len, charset_terms))
             return reason(why, why_size, "unknown character set term");
+        /* With more than one value, code extensions are in use and every term is an ISO 2022 one;
+         * the terms without code extensions (ISO_IR nnn, GB18030, GBK) stand alone (PS3.3 C.12.1.1.2). */
+        if (multi_valued && len > 0 && !(len > 9 && memcmp(v, "ISO 2022 ", 9) == 0))
+            return reason(why, why_size, "only ISO 2022 terms may be combined");
+        if (n == 0 && one_of(v, len, multibyte_extension_terms))
+            return reason(why, why_size, "a multi-byte code extension cannot be value 1");
         n++;
         start = i + 1;
     }
@@ -242,10 +254,24 @@ int mcm_attribute_check(const mcm_attribute_def *def, const char *value, size_t 
     static const char *const priorities[] = {"HIGH", "MED", "LOW", NULL};
     static const char *const non_dicom[] = {"NO", "FOR_PHYSICIAN", "FOR_PATIENT", "FOR_TEACHING", "FOR_RESEARCH",
                                             NULL};
-    if (def->rule == MCM_RULE_CHARSET)
-        return value != NULL && memchr(value, '\0', length) == NULL && check_charset(value, length, why, why_size);
+    if (def->rule == MCM_RULE_CHARSET) {
+        /* Each value is checked as CS by check_charset(); the whole value first, so that why is
+         * always set when the answer is 0. */
+        if (value == NULL)
+            return reason(why, why_size, "no value");
+        if (memchr(value, '\0', length) != NULL)
+            return reason(why, why_size, "contains a NUL character");
+        return check_charset(value, length, why, why_size);
+    }
     if (!mcm_vr_check(def->vr, value, length, why, why_size))
         return 0;
+    /* Enumerated values and defined terms are CS, whose padding is not significant (PS3.5 6.2). */
+    while (length > 0 && value[length - 1] == ' ')
+        length--;
+    while (length > 0 && *value == ' ') {
+        value++;
+        length--;
+    }
     switch (def->rule) {
     case MCM_RULE_YES_NO:
         return one_of(value, length, yes_no) ? 1 : reason(why, why_size, "not YES or NO");

@@ -49,7 +49,9 @@ typedef struct mcm_job_event {
     mcm_job_event_type type;
     /* CREATE / INITIATE: a non-zero DIMSE status that validation found (0105, 0106, 0117, 0120,
      * 0121, 0213 for CREATE; 0114, 0115, 0213 for INITIATE). The event is refused with it and the
-     * state does not change (a refused Initiate leaves the job IDLE, digest A1). */
+     * state does not change (a refused Initiate leaves the job IDLE, digest A1). A refusal that is
+     * not a Failure an SCP may send for the operation (a Warning, A510 on N-CREATE), or for INITIATE
+     * one of the Cancel statuses C201-C203 or A510, makes mcm_job_next() return MCM_EINVAL. */
     uint16_t refusal;
     /* CANCEL: the job cannot be interrupted now (CREATING gives C202). */
     int not_interruptible;

@@ -118,7 +118,8 @@ MCM_EXTERN int mcm_request_reference(const mcm_request *request, size_t index, m
 /* Set a single-valued attribute of the module by tag, from its DICOM string value (e.g.
  * MCM_TAG_ALLOW_MEDIA_SPLITTING, "YES"); value NULL removes it. The value is checked against the
  * attribute's VR and enumerated values; MCM_EINVAL for an unknown tag (sequences included) or a
- * bad value, leaving the request unchanged. Accepted tags: every MCM_TAG_* of the first group above. */
+ * bad value, leaving the request unchanged. A CS value is stored without its leading and trailing
+ * spaces (not significant, PS3.5 6.2). Accepted tags: every MCM_TAG_* of the first group above. */
 MCM_EXTERN int mcm_request_set_attribute(mcm_request *request, uint32_t tag, const char *value);
 /* The value of an attribute set on the request, or NULL if absent. */
 MCM_EXTERN const char *mcm_request_attribute(const mcm_request *request, uint32_t tag);

@@ -41,8 +41,12 @@ typedef struct mcm_scu_options {
     uint16_t peer_port;
     const char *calling_ae_title;   /* ours; default "MCMSCU" */
     const char *called_ae_title;    /* the SCP's; default "MCMSCP" */
-    int acse_timeout_seconds;       /* association negotiation and release; default 30 */
-    int dimse_timeout_seconds;      /* waiting for a DIMSE reply; 0 = block forever; default 60 */
+    int acse_timeout_seconds;       /* connect, association negotiation and release; 0 = the
+                                     * default 30 (DCMTK's connect timeout is process-wide: the
+                                     * last mcm_scu_connect() sets it) */
+    int dimse_timeout_seconds;      /* waiting for a DIMSE reply; 0 = block forever; default 60.
+                                     * On expiry the connection is closed (MCM_ETIMEOUT) and the
+                                     * handle can then only be freed */
     uint32_t max_pdu;               /* maximum receive PDU; default 65536 (4096..131072) */
     /* Storage contexts: the SOP classes and transfer syntaxes of these files (read from their
      * meta headers) are proposed, each with explicit and implicit VR little endian too. */
@@ -83,8 +87,11 @@ MCM_EXTERN int mcm_file_info_read(const char *path, mcm_file_info *out);
 
 /* Open an association with the SCP: proposes Verification, Media Creation Management and the
  * storage contexts of the options. MCM_EREJECTED if the peer rejects it (reason in
- * mcm_last_error()), MCM_ENET if it cannot be reached, MCM_ETIMEOUT. On success *out must be
- * freed with mcm_scu_free(). */
+ * mcm_last_error()), MCM_ENET if it cannot be reached, MCM_ETIMEOUT, MCM_ENOCONTEXT if it accepts
+ * none of the proposed contexts, MCM_EDICOM if a store file cannot be read. On success *out must
+ * be freed with mcm_scu_free().
+ * After any exchange fails locally (timeout, abort, network or protocol error) the association is
+ * gone: later calls give MCM_ESTATE and the handle can only be freed. */
 MCM_EXTERN int mcm_scu_connect(mcm_scu **out, const mcm_scu_options *opts);
 
 /* C-ECHO. */
@@ -99,7 +106,7 @@ MCM_EXTERN int mcm_scu_store_file(mcm_scu *scu, const char *path, mcm_response *
 /* N-CREATE of a Media Creation Management instance from request (copies and priority are not
  * sent: they belong to Initiate). instance_uid may be NULL to let the SCP assign it. On a
  * success reply, uid_out (65 bytes, may be NULL) receives the instance's UID: the SCP's answer,
- * or instance_uid if the SCP did not echo it. */
+ * or instance_uid if the SCP did not echo it (neither: MCM_EPROTOCOL). */
 MCM_EXTERN int mcm_scu_create(mcm_scu *scu, const mcm_request *request, const char *instance_uid,
                               char uid_out[MCM_UID_MAX + 1], mcm_response *response);
 
@@ -145,7 +152,8 @@ typedef struct mcm_wait_options {
 /* Poll with N-GET (the status tags) until Execution Status is DONE or FAILURE: MCM_OK with the
  * final job in *job_out (may be NULL). A non-success N-GET reply (e.g. 0112 after a cancel or purge
  * elsewhere, digest A19) returns MCM_OK with that reply in response and *job_out NULL: check
- * response->status. MCM_ETIMEOUT after timeout_ms. opts may be NULL for the defaults. */
+ * response->status. MCM_ETIMEOUT after timeout_ms; MCM_EPROTOCOL if a reply lacks a valid Execution
+ * Status. opts may be NULL for the defaults. */
 MCM_EXTERN int mcm_scu_wait(mcm_scu *scu, const char *instance_uid, const mcm_wait_options *opts,
                             mcm_job **job_out, mcm_response *response);
 

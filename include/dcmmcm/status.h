@@ -104,8 +104,9 @@ typedef struct mcm_response {
 /* Reset r to an empty Success response. */
 MCM_EXTERN void mcm_response_clear(mcm_response *r);
 
-/* Set status (and category for op) and a printf-style Error Comment, truncated to 64 characters
- * with backslashes and control characters replaced, as LO requires. fmt may be NULL. */
+/* Set status (and category for op) and a printf-style Error Comment made a valid LO value in the
+ * default repertoire: at most 64 characters, non-ASCII characters replaced by '?', backslashes by
+ * '/', control characters by spaces. fmt may be NULL. */
 MCM_EXTERN void mcm_response_set(mcm_response *r, mcm_operation op, uint16_t status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))

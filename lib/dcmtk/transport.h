@@ -10,6 +10,7 @@
 #define MCM_LIB_DCMTK_TRANSPORT_H
 
 #include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dcmlayer.h>
 
 class McmTransportLayer : public DcmTransportLayer {
@@ -21,5 +22,10 @@ class McmTransportLayer : public DcmTransportLayer {
   private:
     bool tune_;
 };
+
+/* ASC_initializeNetwork() serialised by a process-wide lock: the first initialisation of a
+ * process runs DCMTK's one-time set-up behind an unsynchronised static (dcmtk-notes section 5),
+ * so an SCU and an SCP starting on two threads must not race there. */
+OFCondition mcm_initialize_network(T_ASC_NetworkRole role, int port, int timeout, T_ASC_Network **network);
 
 #endif
