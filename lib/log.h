@@ -15,6 +15,10 @@ void mcm_log_store_handler(mcm_log_fn fn, void *user, mcm_log_level max_level);
 /* Pass one line to the handler if one is set and level is wanted. */
 void mcm_log_emit(mcm_log_level level, const char *message);
 
+/* Switch DCMTK's log off unless mcm_log_set_handler() was called (lib/dcmtk/log.cc); called
+ * before the first DCMTK network is initialised, so the library is silent by default. */
+void mcm_log_apply_default(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,8 @@
 /*
  * lib/dcmtk/log.cc: mcm_log_set_handler(): stores the library's log handler (lib/log.c) and routes
- * DCMTK's process-global OFLog into it with matching levels. Silent by default: until a handler is
- * set, DCMTK's loggers are switched off.
+ * DCMTK's process-global OFLog into it with matching levels. Silent by default: before the first
+ * network of ours starts, DCMTK's root logger is switched off unless the application has set a
+ * handler (mcm_log_apply_default()).
  */
 #include "log.h"
 #include "error.h"
@@ -9,6 +10,9 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/oflog/oflog.h>
 #include <dcmtk/oflog/spi/logevent.h>
+
+#include <atomic>
+#include <mutex>
 
 namespace {
 
@@ -51,13 +55,31 @@ dcmtk::log4cplus::LogLevel oflog_level(mcm_log_level level)
     }
 }
 
+/* Set once mcm_log_set_handler() has been called: the application chose, we keep out of it. */
+std::atomic<bool> handler_chosen{false};
+
 } // namespace
+
+extern "C" void mcm_log_apply_default(void)
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (handler_chosen.load())
+            return;
+        try {
+            /* DCMTK's default is INFO and above to stderr; a library must be silent until asked. */
+            dcmtk::log4cplus::Logger::getRoot().setLogLevel(dcmtk::log4cplus::OFF_LOG_LEVEL);
+        } catch (...) {
+        }
+    });
+}
 
 extern "C" MCM_EXTERN int mcm_log_set_handler(mcm_log_fn fn, void *user, mcm_log_level max_level)
 {
     if ((int)max_level < MCM_LOG_ERROR || (int)max_level > MCM_LOG_TRACE)
         return mcm_fail(MCM_EINVAL, "invalid log level %d", (int)max_level);
     try {
+        handler_chosen.store(true);
         mcm_log_store_handler(fn, user, max_level);
         dcmtk::log4cplus::Logger root = dcmtk::log4cplus::Logger::getRoot();
         root.removeAllAppenders();

@@ -7,6 +7,8 @@
  */
 #include "transport.h"
 
+#include "log.h"
+
 #include <dcmtk/dcmnet/dcmtrans.h>
 
 #include <mutex>
@@ -71,6 +73,7 @@ OFCondition mcm_initialize_network(T_ASC_NetworkRole role, int port, int timeout
 {
     /* The first DUL_InitializeNetwork of a process runs one-time set-up behind an unsynchronised
      * static (dcmtk-notes section 5): serialise every initialisation of ours. */
+    mcm_log_apply_default();
     try {
         std::lock_guard<std::mutex> guard(network_init_lock);
         return ASC_initializeNetwork(role, port, timeout, network);
