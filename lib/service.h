@@ -12,6 +12,10 @@
  *
  * Durability: create and action return only after the store has committed (digest A15), so the
  * network layer may send the reply as soon as they return.
+ *
+ * Return values: the request handlers (echo, store_*, create, action, get) return MCM_OK once rsp
+ * holds the reply, whatever its status (a store failure is the reply 0110, or 0xA700 for C-STORE);
+ * a negative error only for invalid arguments (then rsp, if not NULL, holds 0110).
  */
 #ifndef MCM_LIB_SERVICE_H
 #define MCM_LIB_SERVICE_H
@@ -40,6 +44,8 @@ void mcm_service_stop(mcm_service *service);
 /* Run retention once (what the housekeeping thread does periodically): expire jobs, then
  * instances; at is the current time in seconds since the epoch. */
 int mcm_service_housekeeping(mcm_service *service, int64_t at);
+/* How often the housekeeping thread runs (default 5000 ms; tests shorten it). */
+void mcm_service_set_housekeeping_interval(mcm_service *service, unsigned milliseconds);
 
 /* Log through the SCP's log callback (printf-style); a no-op when none is set. */
 void mcm_service_log(mcm_service *service, mcm_log_level level, const char *fmt, ...)
