@@ -31,16 +31,24 @@ ifneq ($(V),1)
 Q := @
 endif
 
+# The media writer (lib/media/): ISO 9660 images through libisofs, labels with cairo and zint.
+# zint ships no .pc file: its header is in the default path and this is its library.
+MEDIA_PC     := libisofs-1 cairo
+MEDIA_CFLAGS := $(shell pkg-config --cflags $(MEDIA_PC) 2>/dev/null)
+MEDIA_LIBS   := $(shell pkg-config --libs $(MEDIA_PC) 2>/dev/null) -lzint
+
 WARN        := -Wall -Wextra -Werror
 CPPFLAGS_ALL := -Iinclude -Ilib -D_DEFAULT_SOURCE -DMCM_BUILDING_LIBRARY
-C_ALL       := -std=c11 $(WARN) -fPIC -fvisibility=hidden $(CPPFLAGS_ALL) $(CFLAGS) $(SAN)
+C_ALL       := -std=c11 $(WARN) -fPIC -fvisibility=hidden $(CPPFLAGS_ALL) $(MEDIA_CFLAGS) $(CFLAGS) $(SAN)
 CXX_ALL     := -std=c++17 $(WARN) -fPIC -fvisibility=hidden -fvisibility-inlines-hidden $(CPPFLAGS_ALL) \
                $(CXXFLAGS) $(SAN)
 
 # DCMTK's Debian dcmtk.pc names sndfile in Requires.private, so pkg-config cannot be asked for it
 # without libsndfile1-dev: its headers are in the default path and these are its libraries.
-DCMTK_LIBS := -ldcmnet -ldcmdata -loflog -lofstd
-LIBS       := $(DCMTK_LIBS) -lsqlite3 -lpthread
+# dcmjpeg, dcmjpls and dcmimage/dcmimgle decode compressed instances that a media application
+# profile does not allow (lib/dcmtk/dicomdir.cc); dependents come before what they depend on.
+DCMTK_LIBS := -ldcmjpeg -ldcmjpls -ldcmimage -ldcmimgle -ldcmnet -ldcmdata -loflog -lofstd
+LIBS       := $(DCMTK_LIBS) $(MEDIA_LIBS) -lsqlite3 -lpthread
 
 LIB_C_SRC   := $(sort $(wildcard lib/*.c lib/media/*.c))
 LIB_CXX_SRC := $(sort $(wildcard lib/dcmtk/*.cc))
@@ -108,7 +116,7 @@ $(BUILD)/tests/suites.h: $(SUITE_SRC)
 $(BUILD)/obj/tests/%.o: tests/%.c $(BUILD)/tests/suites.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) -std=c11 $(WARN) -Iinclude -Ilib -D_DEFAULT_SOURCE $(TEST_DEFS) $(CHECK_CFLAGS) $(CFLAGS) $(SAN) \
+	$(Q)$(CC) -std=c11 $(WARN) -Iinclude -Ilib -D_DEFAULT_SOURCE $(TEST_DEFS) $(CHECK_CFLAGS) $(MEDIA_CFLAGS) $(CFLAGS) $(SAN) \
 	    -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj/tests/%.o: tests/%.cc
@@ -145,18 +153,19 @@ check-asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=all" all test-runner
 	$(Q)cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    LSAN_OPTIONS=suppressions=$(abspath build-aux/lsan.supp):print_suppressions=0 \
 	    ./tests/check_dcmmcm
 
 check-valgrind: all test-runner
 	$(Q)build-aux/deps.sh valgrind
 	$(Q)cd $(BUILD) && CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 MCM_UNDER_VALGRIND=1 valgrind --quiet --error-exitcode=99 \
 	    --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
-	    --suppressions=../build-aux/valgrind.supp ./tests/check_dcmmcm
+	    --suppressions=$(abspath build-aux/valgrind.supp) ./tests/check_dcmmcm
 
 $(BUILD)/dcmmcm.pc: pkgconfig/dcmmcm.pc.in Makefile
 	@mkdir -p $(dir $@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@DCMTK_LIBS@|$(DCMTK_LIBS)|g' $< > $@
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@DCMTK_LIBS@|$(DCMTK_LIBS)|g' -e 's|@MEDIA_PC@|$(MEDIA_PC)|g' $< > $@
 
 install: all $(BUILD)/dcmmcm.pc
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/dcmmcm $(DESTDIR)$(PKGCONFIGDIR) \

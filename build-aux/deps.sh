@@ -23,6 +23,16 @@ need g++ have_cmd c++
 need pkg-config have_cmd pkg-config
 need libsqlite3-dev have_pc sqlite3
 need libdcmtk-dev have_cxx_header dcmtk/dcmnet/assoc.h
+# The media writer is part of the library: every kind needs its libraries.
+need libisofs-dev have_pc libisofs-1
+need libcairo2-dev have_pc cairo
+need libzint-dev test -f /usr/include/zint.h
+case "$kind" in
+check|valgrind|media)
+    need dicom3tools have_cmd dciodvfy
+    need xorriso have_cmd xorriso
+    ;;
+esac
 case "$kind" in
 check|valgrind)
     need check have_pc check
@@ -33,13 +43,6 @@ check|valgrind)
 esac
 case "$kind" in
 valgrind) need valgrind have_cmd valgrind ;;
-media)
-    need libisofs-dev have_pc libisofs-1
-    need libcairo2-dev have_pc cairo
-    need libzint-dev test -f /usr/include/zint.h
-    need dicom3tools have_cmd dciodvfy
-    need xorriso have_cmd xorriso
-    ;;
 esac
 
 [ -z "$missing" ] && exit 0

@@ -12,5 +12,6 @@
 #include "dcmmcm/job.h"
 #include "dcmmcm/scu.h"
 #include "dcmmcm/scp.h"
+#include "dcmmcm/media.h"
 
 #endif

@@ -357,6 +357,12 @@ void mcm_service_set_housekeeping_interval(mcm_service *service, unsigned millis
         mcm_workers_set_housekeeping_interval(service->workers, milliseconds);
 }
 
+void mcm_service_set_store_busy_timeout(mcm_service *service, int milliseconds)
+{
+    if (service != NULL)
+        mcm_store_set_busy_timeout(service->store, milliseconds);
+}
+
 const char *mcm_service_ae_title(const mcm_service *service)
 {
     return service != NULL ? service->ae_title : NULL;
@@ -437,16 +443,24 @@ static void set_action_type(mcm_response *rsp, uint16_t action_type_id)
     rsp->action_type_id = action_type_id;
 }
 
-/* Ask the authorise callback; 1 if allowed. */
-static int authorized(mcm_service *service, const char *calling_ae, mcm_scp_operation op, const mcm_job *job)
+/* Ask the authorise callback for its verdict (MCM_AUTHORIZE_*). */
+static int authorize_verdict(mcm_service *service, const char *calling_ae, mcm_scp_operation op, const mcm_job *job)
 {
     if (service->opts.authorize == NULL)
-        return 1;
+        return MCM_AUTHORIZE_ALLOW;
     int verdict = service->opts.authorize(calling_ae != NULL ? calling_ae : "", op, job, service->opts.user);
-    if (verdict != 0)
-        mcm_service_log(service, MCM_LOG_INFO, "%s refused for calling AE \"%s\" by the authorise callback",
-                        mcm_scp_operation_name(op), calling_ae != NULL ? calling_ae : "");
-    return verdict == 0;
+    if (verdict != MCM_AUTHORIZE_ALLOW)
+        mcm_service_log(service, MCM_LOG_INFO, "%s %s for calling AE \"%s\" by the authorise callback",
+                        mcm_scp_operation_name(op),
+                        op == MCM_SCP_CANCEL && verdict == MCM_AUTHORIZE_DENY_CANCEL ? "denied" : "refused",
+                        calling_ae != NULL ? calling_ae : "");
+    return verdict;
+}
+
+/* 1 if the authorise callback allows op. */
+static int authorized(mcm_service *service, const char *calling_ae, mcm_scp_operation op, const mcm_job *job)
+{
+    return authorize_verdict(service, calling_ae, op, job) == MCM_AUTHORIZE_ALLOW;
 }
 
 static void refuse_unauthorized(mcm_response *rsp, mcm_operation op, mcm_scp_operation what, const char *calling_ae)
@@ -999,7 +1013,7 @@ static void initiate(mcm_service *service, const char *uid, const mcm_request *i
     mcm_job_free(job);
 }
 
-static void cancel(mcm_service *service, const char *uid, mcm_response *rsp)
+static void cancel(mcm_service *service, const char *uid, int denied_by_policy, mcm_response *rsp)
 {
     mcm_store_lock(service->store);
     mcm_job_state state = MCM_JOB_ABSENT;
@@ -1013,13 +1027,13 @@ static void cancel(mcm_service *service, const char *uid, mcm_response *rsp)
     memset(&t, 0, sizeof t);
     int running = 0;
     if (rc == MCM_OK) {
-        mcm_job_event event = {.type = MCM_EVENT_CANCEL};
+        mcm_job_event event = {.type = MCM_EVENT_CANCEL, .cancel_denied = denied_by_policy};
         if (state == MCM_JOB_CREATING) {
             int interruptible = 1;
             running = mcm_workers_find(service->workers, uid, &interruptible);
             event.not_interruptible = running && !interruptible;
             /* CREATING but no worker here holds it: another process's job; do not pull it away. */
-            event.cancel_denied = !running;
+            event.cancel_denied = event.cancel_denied || !running;
         }
         rc = mcm_job_next(state, info[0] != '\0' ? info : NULL, &event, &t);
     }
@@ -1079,7 +1093,9 @@ int mcm_service_action(mcm_service *service, const char *calling_ae, const char 
         goto done;
     }
     mcm_scp_operation op = action_type_id == 1 ? MCM_SCP_INITIATE : MCM_SCP_CANCEL;
-    if (!authorized(service, calling_ae, op, job)) {
+    int verdict = authorize_verdict(service, calling_ae, op, job);
+    int cancel_denied = op == MCM_SCP_CANCEL && verdict == MCM_AUTHORIZE_DENY_CANCEL;
+    if (verdict != MCM_AUTHORIZE_ALLOW && !cancel_denied) {
         refuse_unauthorized(rsp, MCM_OP_N_ACTION, op, calling_ae);
         goto done;
     }
@@ -1096,7 +1112,7 @@ int mcm_service_action(mcm_service *service, const char *calling_ae, const char 
                              (unsigned)(first & 0xFFFF), foreign > 1 ? " and others" : "");
             set_action_type(rsp, 2);
         } else {
-            cancel(service, uid, rsp);
+            cancel(service, uid, cancel_denied, rsp);
         }
     }
 

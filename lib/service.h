@@ -47,6 +47,9 @@ int mcm_service_housekeeping(mcm_service *service, int64_t at);
 /* How often the housekeeping thread runs (default 5000 ms; tests shorten it). */
 void mcm_service_set_housekeeping_interval(mcm_service *service, unsigned milliseconds);
 
+/* The job store's busy timeout (see mcm_store_set_busy_timeout; tests shorten it). */
+void mcm_service_set_store_busy_timeout(mcm_service *service, int milliseconds);
+
 /* Log through the SCP's log callback (printf-style); a no-op when none is set. */
 void mcm_service_log(mcm_service *service, mcm_log_level level, const char *fmt, ...)
 #if defined(__GNUC__)

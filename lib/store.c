@@ -615,6 +615,15 @@ void mcm_store_close(mcm_store *store)
     free(store);
 }
 
+void mcm_store_set_busy_timeout(mcm_store *store, int milliseconds)
+{
+    if (store == NULL)
+        return;
+    mcm_store_lock(store);
+    sqlite3_busy_timeout(store->db, milliseconds);
+    mcm_store_unlock(store);
+}
+
 void mcm_store_lock(mcm_store *store)
 {
     if (store != NULL)

@@ -32,6 +32,10 @@ typedef struct mcm_store mcm_store;
 int mcm_store_open(mcm_store **out, const char *path);
 void mcm_store_close(mcm_store *store);
 
+/* How long a call waits for another connection's write lock before failing with MCM_EDB
+ * (default 10000 ms; tests shorten it). */
+void mcm_store_set_busy_timeout(mcm_store *store, int milliseconds);
+
 /* Hold the store's (recursive) mutex across several calls. */
 void mcm_store_lock(mcm_store *store);
 void mcm_store_unlock(mcm_store *store);

@@ -74,6 +74,7 @@ static int has_tag(const uint32_t *tags, size_t count, uint32_t tag)
 typedef struct authorise_log {
     mcm_scp_operation refuse; /* the operation refused */
     int refuse_any;           /* refuse only when set */
+    int verdict;              /* what a refusal returns; 0 means MCM_AUTHORIZE_REFUSE */
     int calls;
     mcm_scp_operation last_op;
     char last_ae[17];
@@ -93,7 +94,9 @@ static int authorise(const char *calling_ae, mcm_scp_operation op, const mcm_job
     auth.last_state = job != NULL ? mcm_job_state_of(job) : MCM_JOB_ABSENT;
     auth.last_references = job != NULL ? mcm_request_reference_count(mcm_job_request(job)) : 0;
     snprintf(auth.last_uid, sizeof auth.last_uid, "%s", job != NULL ? mcm_job_uid(job) : "");
-    return auth.refuse_any && op == auth.refuse;
+    if (!auth.refuse_any || op != auth.refuse)
+        return MCM_AUTHORIZE_ALLOW;
+    return auth.verdict != 0 ? auth.verdict : MCM_AUTHORIZE_REFUSE;
 }
 
 static void open_with_authorise(mcm_scp_operation refused)
@@ -990,6 +993,40 @@ START_TEST(actions_refused_by_authorise)
 }
 END_TEST
 
+START_TEST(cancel_denied_by_policy_c203)
+{
+    char idle[65], pending[65], done[65];
+    mcm_fx_create(&fx, mcm_fx_request_one(&fx), done);
+    ck_assert_uint_eq(mcm_fx_initiate(&fx, done, 0, NULL), 0x0000);
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK);
+    ck_assert(mcm_fx_wait_state(&fx, done, MCM_JOB_DONE, NULL));
+    mcm_service_stop(fx.service);
+    mcm_fx_create(&fx, mcm_fx_request_one(&fx), idle);
+    mcm_fx_create(&fx, mcm_fx_request_one(&fx), pending);
+    ck_assert_uint_eq(mcm_fx_initiate(&fx, pending, 0, NULL), 0x0000);
+
+    open_with_authorise(MCM_SCP_CANCEL);
+    auth.verdict = MCM_AUTHORIZE_DENY_CANCEL;
+    mcm_response rsp;
+    const char *live[] = {idle, pending};
+    const mcm_job_state states[] = {MCM_JOB_IDLE, MCM_JOB_PENDING};
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_uint_eq(mcm_fx_cancel(&fx, live[i], &rsp), MCM_STATUS_CANCEL_DENIED);
+        ck_assert_comment(rsp);
+        ck_assert_int_eq(mcm_fx_state(&fx, live[i], NULL), states[i]); /* unchanged */
+    }
+    /* A finished job answers "already completed" whatever the policy says (digest A3). */
+    ck_assert_uint_eq(mcm_fx_cancel(&fx, done, &rsp), MCM_STATUS_ALREADY_COMPLETED);
+    ck_assert_int_eq(mcm_fx_state(&fx, done, NULL), MCM_JOB_DONE);
+
+    /* The cancel verdict means nothing for another operation: there it refuses with 0124. */
+    open_with_authorise(MCM_SCP_INITIATE);
+    auth.verdict = MCM_AUTHORIZE_DENY_CANCEL;
+    ck_assert_uint_eq(mcm_fx_initiate(&fx, idle, 0, NULL), MCM_STATUS_NOT_AUTHORIZED);
+    ck_assert_int_eq(mcm_fx_state(&fx, idle, NULL), MCM_JOB_IDLE);
+}
+END_TEST
+
 /* ---- N-GET ---- */
 
 static uint16_t get(const char *uid, const uint32_t *tags, size_t count, mcm_job **job, uint32_t **selected,
@@ -1261,7 +1298,9 @@ START_TEST(store_failure_0110)
     ck_assert_int_eq(mcm_service_store_begin(fx.service, "SCU", MCM_TEST_CT_IMAGE, instance, tmp, &rsp), MCM_OK);
     ck_assert_int_eq(mcm_test_write_dicom(tmp, NULL, NULL), 0);
     mcm_request *request = mcm_fx_request_one(&fx);
-    /* Another program holds the database's write lock for longer than the store waits. */
+    /* Another program holds the database's write lock for longer than the store waits (shortened
+     * from 10 s so that the three refusals below take a second, not half a minute). */
+    mcm_service_set_store_busy_timeout(fx.service, 300);
     sqlite3 *other = NULL;
     ck_assert_int_eq(sqlite3_open(fx.database_path, &other), SQLITE_OK);
     ck_assert_int_eq(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
@@ -1483,6 +1522,7 @@ Suite *mcm_suite_service(void)
     tcase_add_test(tc, cancel_idle_and_pending_delete);
     tcase_add_test(tc, cancel_with_arguments_0114);
     tcase_add_test(tc, actions_refused_by_authorise);
+    tcase_add_test(tc, cancel_denied_by_policy_c203);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("n_get");

@@ -40,9 +40,16 @@ typedef enum mcm_scp_operation {
 /* "C-ECHO", "C-STORE", "N-CREATE", "N-ACTION Initiate", "N-ACTION Cancel", "N-GET". */
 MCM_EXTERN const char *mcm_scp_operation_name(mcm_scp_operation op);
 
-/* Return 0 to allow op by the peer calling_ae_title, non-zero to refuse it with 0124 (Refused:
- * Not authorized). job is the instance concerned (for CREATE: the job about to be created, IDLE),
- * or NULL for ECHO and STORE. */
+/* Verdicts of an authorise callback. */
+#define MCM_AUTHORIZE_ALLOW 0       /* go ahead */
+#define MCM_AUTHORIZE_REFUSE 1      /* refuse with 0124 (Refused: Not authorized) */
+#define MCM_AUTHORIZE_DENY_CANCEL 2 /* MCM_SCP_CANCEL only: local policy denies the cancellation, C203
+                                     * (a DONE or FAILURE job still answers C201); elsewhere as REFUSE */
+
+/* Return MCM_AUTHORIZE_ALLOW to allow op by the peer calling_ae_title, MCM_AUTHORIZE_REFUSE (or any
+ * other non-zero value) to refuse it with 0124, or MCM_AUTHORIZE_DENY_CANCEL for a Cancel the local
+ * policy denies. job is the instance concerned (for CREATE: the job about to be created, IDLE), or
+ * NULL for ECHO and STORE. */
 typedef int (*mcm_authorize_fn)(const char *calling_ae_title, mcm_scp_operation op, const mcm_job *job,
                                 void *user);
 

@@ -4,6 +4,7 @@
  * to send and reference. Reads up to, not including, the pixel data; never throws.
  */
 #include "error.h"
+#include "log.h"
 
 #include "dcmmcm/scu.h"
 
@@ -31,6 +32,7 @@ extern "C" MCM_EXTERN int mcm_file_info_read(const char *path, mcm_file_info *ou
     if (path == NULL || out == NULL)
         return mcm_fail(MCM_EINVAL, "mcm_file_info_read: NULL argument");
     std::memset(out, 0, sizeof *out);
+    mcm_log_apply_default(); /* DCMTK warns when it stops at the pixel data; stay silent unless asked */
     struct stat st;
     if (stat(path, &st) != 0)
         return mcm_fail(errno == ENOENT ? MCM_ENOTFOUND : MCM_EIO, "%s: %s", path, std::strerror(errno));
