@@ -20,13 +20,13 @@
 #include <unistd.h>
 
 enum exit_code {
-    EXIT_DONE = 0,      /* the request is DONE (or accepted, with --no-wait; --get/--cancel worked) */
-    EXIT_JOB_FAILED = 1,/* the request ended in FAILURE */
-    EXIT_REFUSED = 2,   /* the SCP answered a request with a failure status */
-    EXIT_NETWORK = 3,   /* network or association error */
-    EXIT_TIMEOUT = 4,   /* --timeout expired before DONE or FAILURE */
-    EXIT_LOCAL = 5,     /* a local problem: no DICOM files, unreadable files, out of memory */
-    EXIT_USAGE = 64     /* bad command line */
+    EXIT_DONE = 0,       /* the request is DONE (or accepted, with --no-wait; --get/--cancel worked) */
+    EXIT_JOB_FAILED = 1, /* the request ended in FAILURE */
+    EXIT_REFUSED = 2,    /* the SCP answered a request with a failure status */
+    EXIT_NETWORK = 3,    /* network or association error */
+    EXIT_TIMEOUT = 4,    /* --timeout expired before DONE or FAILURE */
+    EXIT_LOCAL = 5,      /* a local problem: no DICOM files, unreadable files, out of memory */
+    EXIT_USAGE = 64      /* bad command line */
 };
 
 typedef struct options {
@@ -44,6 +44,7 @@ typedef struct options {
     unsigned max_pdu;
     mcm_log_level log_level;
     int verbose;
+    char **positional; /* argv's positional arguments (freed by main) */
     char **paths;
     int path_count;
 } options;
@@ -144,11 +145,24 @@ static int yes_no(const char *value)
     return value != NULL && (strcmp(value, "YES") == 0 || strcmp(value, "NO") == 0);
 }
 
+/* Options that take a value; everything else starting with '-' is a flag. */
+static int takes_value(const char *name)
+{
+    static const char *const names[] = {"-aet",       "--acse-timeout", "--dimse-timeout",     "--max-pdu",
+                                        "-aec",       "--label",        "--label-info",        "--copies",
+                                        "--priority", "--profile",      "--fileset-id",        "--non-dicom",
+                                        "--preserve", "--barcode",      "--barcode-symbology", "--disposition",
+                                        "--get",      "--cancel",       "--timeout",           "--log-level"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Parse the command line in DCMTK's style: -aet/-aec, GNU long options (--name value or
  * --name=value), -v/-d, then positional arguments. Returns -1 to go on, or an exit code. */
 static int parse_arguments(int argc, char **argv, options *o)
 {
-    static char *positional[4096];
     int npos = 0;
     memset(o, 0, sizeof *o);
     o->calling_ae = "MCMSCU";
@@ -157,12 +171,16 @@ static int parse_arguments(int argc, char **argv, options *o)
     o->acse_timeout = 30;
     o->dimse_timeout = 60;
     o->max_pdu = 65536;
+    /* At most argc - 1 positional arguments: any number of files. */
+    char **positional = o->positional = calloc((size_t)argc, sizeof *positional);
+    if (positional == NULL) {
+        note("out of memory");
+        return EXIT_LOCAL;
+    }
     int only_positional = 0;
     for (int i = 1; i < argc; i++) {
         char *arg = argv[i];
         if (only_positional || arg[0] != '-' || arg[1] == '\0') {
-            if (npos == (int)(sizeof positional / sizeof positional[0]))
-                return usage_error("too many arguments");
             positional[npos++] = arg;
             continue;
         }
@@ -171,18 +189,23 @@ static int parse_arguments(int argc, char **argv, options *o)
             continue;
         }
         char name[64];
-        const char *inline_value = NULL;
+        const char *v = NULL;
         const char *eq = strchr(arg, '=');
         if (strncmp(arg, "--", 2) == 0 && eq != NULL) {
             snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
-            inline_value = eq + 1;
+            v = eq + 1;
         } else {
             snprintf(name, sizeof name, "%s", arg);
         }
+        if (takes_value(name)) {
+            if (v == NULL && i + 1 < argc)
+                v = argv[++i];
+            if (v == NULL)
+                return usage_error("option %s needs a value", name);
+        } else if (v != NULL) {
+            return usage_error("option %s takes no value", name);
+        }
 #define IS(x) (strcmp(name, (x)) == 0)
-#define VALUE()                                                                                                  \
-    (inline_value != NULL ? inline_value : (i + 1 < argc ? argv[++i] : NULL))
-        const char *v = NULL;
         if (IS("-h") || IS("--help")) {
             usage(stdout);
             return EXIT_DONE;
@@ -214,9 +237,6 @@ static int parse_arguments(int argc, char **argv, options *o)
         } else if (IS("--no-lossy")) {
             o->lossy = "NO";
         } else {
-            v = VALUE();
-            if (v == NULL)
-                return usage_error("option %s needs a value", name);
             unsigned n;
             if (IS("-aet")) {
                 o->calling_ae = v;
@@ -282,7 +302,6 @@ static int parse_arguments(int argc, char **argv, options *o)
             }
         }
 #undef IS
-#undef VALUE
     }
     if (o->get_uid != NULL && o->cancel_uid != NULL)
         return usage_error("--get and --cancel cannot be combined");
@@ -402,6 +421,14 @@ static int collect(file_list *files, const char *path, int verbose)
         note("cannot read %s: %s", path, mcm_last_error());
         return 0;
     }
+    /* The same instance twice (a copy, or a path given twice) would make the SCP fail the whole
+     * request with DUPL_REF_INST (digest A14): send and reference it once. */
+    for (size_t i = 0; i < files->count; i++)
+        if (strcmp(files->info[i].sop_instance_uid, info.sop_instance_uid) == 0) {
+            note("skipping %s: the same instance as %s (%s)", path, files->paths[i], info.sop_instance_uid);
+            files->skipped++;
+            return 1;
+        }
     if (verbose)
         note("found %s (%s)", path, info.sop_instance_uid);
     if (!add_file(files, path, &info)) {
@@ -571,16 +598,28 @@ static int on_progress(const mcm_job *job, unsigned poll, void *user)
     return 0;
 }
 
-static int network_error(const options *o, const char *what, int rc, const char *uid, size_t stored,
-                         size_t skipped)
+/* A call that failed locally (rc < 0): the exit code and the JSON result for it. A peer that
+ * accepted no presentation context for what we asked refused the service (2: retrying will not
+ * help); the network and the association are 3, timeouts 4, our own files and memory 5. */
+static int call_failed(const options *o, const char *what, int rc, const char *uid, size_t stored, size_t skipped)
 {
     char text[600];
     snprintf(text, sizeof text, "%s: %s: %s", what, mcm_strerror(rc), mcm_last_error());
+    int code;
+    const char *result;
+    switch (rc) {
+    case MCM_ETIMEOUT: code = EXIT_TIMEOUT, result = "timeout"; break;
+    case MCM_ENOCONTEXT: code = EXIT_REFUSED, result = "refused"; break;
+    case MCM_EDICOM:
+    case MCM_EIO:
+    case MCM_ENOTFOUND:
+    case MCM_ENOMEM: code = EXIT_LOCAL, result = "local-error"; break;
+    default: code = EXIT_NETWORK, result = "network-error"; break;
+    }
     if (o->json)
-        print_json(rc == MCM_ETIMEOUT ? "timeout" : "network-error", uid, NULL, NULL, MCM_OP_ANY, stored, skipped,
-                   text);
+        print_json(result, uid, NULL, NULL, MCM_OP_ANY, stored, skipped, text);
     note("%s", text);
-    return rc == MCM_ETIMEOUT ? EXIT_TIMEOUT : EXIT_NETWORK;
+    return code;
 }
 
 static int refused(const options *o, const char *what, const mcm_response *rsp, mcm_operation op, const char *uid,
@@ -617,8 +656,8 @@ static int build_request(const options *o, const file_list *files, mcm_request *
              set_attribute(req, MCM_TAG_BARCODE_SYMBOLOGY, o->symbology, "--barcode-symbology") &&
              set_attribute(req, MCM_TAG_MEDIA_DISPOSITION, o->disposition, "--disposition");
     for (size_t i = 0; ok && i < files->count; i++) {
-        if (mcm_request_add_reference(req, files->info[i].sop_class_uid, files->info[i].sop_instance_uid,
-                                      o->profile) != MCM_OK) {
+        if (mcm_request_add_reference(req, files->info[i].sop_class_uid, files->info[i].sop_instance_uid, o->profile) !=
+            MCM_OK) {
             note("%s: %s", files->paths[i], mcm_last_error());
             ok = 0;
         }
@@ -637,7 +676,7 @@ static int run_get_or_cancel(const options *o, mcm_scu *scu)
     if (o->cancel_uid != NULL) {
         int rc = mcm_scu_cancel(scu, o->cancel_uid, &rsp);
         if (rc != MCM_OK)
-            return network_error(o, "N-ACTION Cancel", rc, o->cancel_uid, 0, 0);
+            return call_failed(o, "N-ACTION Cancel", rc, o->cancel_uid, 0, 0);
         if (rsp.category != MCM_CATEGORY_SUCCESS)
             return refused(o, "N-ACTION Cancel", &rsp, MCM_OP_N_ACTION, o->cancel_uid, 0, 0);
         if (o->json)
@@ -649,7 +688,7 @@ static int run_get_or_cancel(const options *o, mcm_scu *scu)
     mcm_job *job = NULL;
     int rc = mcm_scu_get(scu, o->get_uid, NULL, 0, &job, &rsp);
     if (rc != MCM_OK)
-        return network_error(o, "N-GET", rc, o->get_uid, 0, 0);
+        return call_failed(o, "N-GET", rc, o->get_uid, 0, 0);
     if (job == NULL)
         return refused(o, "N-GET", &rsp, MCM_OP_N_GET, o->get_uid, 0, 0);
     if (rsp.category == MCM_CATEGORY_WARNING)
@@ -662,7 +701,9 @@ static int run_get_or_cancel(const options *o, mcm_scu *scu)
     return EXIT_DONE;
 }
 
-static int run_workflow(const options *o, mcm_scu *scu, const file_list *files)
+/* Store the files (unless --no-store), create the request (built and checked before any file was
+ * sent), initiate it and wait. */
+static int run_workflow(const options *o, mcm_scu *scu, const file_list *files, const mcm_request *req)
 {
     mcm_response rsp;
     size_t stored = 0;
@@ -673,7 +714,7 @@ static int run_workflow(const options *o, mcm_scu *scu, const file_list *files)
         for (size_t i = 0; i < files->count; i++) {
             rc = mcm_scu_store_file(scu, files->paths[i], &rsp);
             if (rc != MCM_OK)
-                return network_error(o, files->paths[i], rc, NULL, stored, files->skipped);
+                return call_failed(o, files->paths[i], rc, NULL, stored, files->skipped);
             if (rsp.category == MCM_CATEGORY_FAILURE || rsp.category == MCM_CATEGORY_UNKNOWN) {
                 char what[4200];
                 snprintf(what, sizeof what, "C-STORE %s", files->paths[i]);
@@ -687,14 +728,9 @@ static int run_workflow(const options *o, mcm_scu *scu, const file_list *files)
             note("stored %zu file%s", stored, stored == 1 ? "" : "s");
     }
 
-    mcm_request *req;
-    int exit_code = build_request(o, files, &req);
-    if (exit_code != EXIT_DONE)
-        return exit_code;
     rc = mcm_scu_create(scu, req, NULL, uid, &rsp);
-    mcm_request_free(req);
     if (rc != MCM_OK)
-        return network_error(o, "N-CREATE", rc, NULL, stored, files->skipped);
+        return call_failed(o, "N-CREATE", rc, NULL, stored, files->skipped);
     if (rsp.category != MCM_CATEGORY_SUCCESS)
         return refused(o, "N-CREATE", &rsp, MCM_OP_N_CREATE, NULL, stored, files->skipped);
     if (!o->json)
@@ -702,7 +738,7 @@ static int run_workflow(const options *o, mcm_scu *scu, const file_list *files)
 
     rc = mcm_scu_initiate(scu, uid, o->copies, o->priority, &rsp);
     if (rc != MCM_OK)
-        return network_error(o, "N-ACTION Initiate", rc, uid, stored, files->skipped);
+        return call_failed(o, "N-ACTION Initiate", rc, uid, stored, files->skipped);
     if (rsp.category != MCM_CATEGORY_SUCCESS)
         return refused(o, "N-ACTION Initiate", &rsp, MCM_OP_N_ACTION, uid, stored, files->skipped);
 
@@ -728,7 +764,7 @@ static int run_workflow(const options *o, mcm_scu *scu, const file_list *files)
     if (progress.terminal)
         fputc('\n', stderr);
     if (rc != MCM_OK)
-        return network_error(o, "waiting for the request", rc, uid, stored, files->skipped);
+        return call_failed(o, "waiting for the request", rc, uid, stored, files->skipped);
     if (job == NULL) /* N-GET refused: e.g. 0112 after a cancel or purge elsewhere (digest A19) */
         return refused(o, "N-GET", &rsp, MCM_OP_N_GET, uid, stored, files->skipped);
     int failed = mcm_job_state_of(job) == MCM_JOB_FAILURE;
@@ -740,68 +776,95 @@ static int run_workflow(const options *o, mcm_scu *scu, const file_list *files)
     return failed ? EXIT_JOB_FAILED : EXIT_DONE;
 }
 
+/* Everything main() owns, released on every way out. */
+typedef struct run {
+    options o;
+    file_list files;
+    mcm_request *request;
+    mcm_scu *scu;
+} run;
+
+static int finish(run *r, int code)
+{
+    if (r->scu != NULL) {
+        /* After a network failure or a timeout the association may be unusable: abort it. */
+        if (code == EXIT_NETWORK || code == EXIT_TIMEOUT)
+            mcm_scu_abort(r->scu);
+        else
+            mcm_scu_release(r->scu);
+        mcm_scu_free(r->scu);
+    }
+    mcm_request_free(r->request);
+    free_files(&r->files);
+    free(r->o.positional);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
-    options o;
-    int code = parse_arguments(argc, argv, &o);
+    run r;
+    memset(&r, 0, sizeof r);
+    options *o = &r.o;
+    int code = parse_arguments(argc, argv, o);
     if (code >= 0)
-        return code;
-    if (o.verbose)
-        mcm_log_set_handler(log_to_stderr, NULL, o.log_level);
+        return finish(&r, code);
+    if (o->verbose)
+        mcm_log_set_handler(log_to_stderr, NULL, o->log_level);
 
-    file_list files;
-    memset(&files, 0, sizeof files);
-    if (o.get_uid == NULL && o.cancel_uid == NULL) {
-        for (int i = 0; i < o.path_count; i++)
-            if (!collect(&files, o.paths[i], o.verbose)) {
-                free_files(&files);
-                return EXIT_LOCAL;
-            }
-        if (files.count == 0) {
-            note("no DICOM files found in the %d path%s given", o.path_count, o.path_count == 1 ? "" : "s");
-            free_files(&files);
-            return EXIT_LOCAL;
+    if (o->get_uid == NULL && o->cancel_uid == NULL) {
+        for (int i = 0; i < o->path_count; i++)
+            if (!collect(&r.files, o->paths[i], o->verbose))
+                return finish(&r, EXIT_LOCAL);
+        if (r.files.count == 0) {
+            note("no DICOM files found in the %d path%s given", o->path_count, o->path_count == 1 ? "" : "s");
+            return finish(&r, EXIT_LOCAL);
         }
+        /* The request is complete before the first byte is sent: a bad option value never
+         * leaves instances stored for nothing. */
+        if ((code = build_request(o, &r.files, &r.request)) != EXIT_DONE)
+            return finish(&r, code);
     }
 
     mcm_scu_options so;
     mcm_scu_options_init(&so);
-    so.peer_host = o.peer;
-    so.peer_port = (uint16_t)o.port;
-    so.calling_ae_title = o.calling_ae;
-    so.called_ae_title = o.called_ae;
-    so.acse_timeout_seconds = o.acse_timeout;
-    so.dimse_timeout_seconds = o.dimse_timeout;
-    so.max_pdu = o.max_pdu;
-    if (!o.no_store) {
-        so.store_files = (const char *const *)files.paths;
-        so.store_file_count = files.count;
+    so.peer_host = o->peer;
+    so.peer_port = (uint16_t)o->port;
+    so.calling_ae_title = o->calling_ae;
+    so.called_ae_title = o->called_ae;
+    so.acse_timeout_seconds = o->acse_timeout;
+    so.dimse_timeout_seconds = o->dimse_timeout;
+    so.max_pdu = o->max_pdu;
+    if (!o->no_store) {
+        so.store_files = (const char *const *)r.files.paths;
+        so.store_file_count = r.files.count;
     }
-    if (o.verbose) {
+    if (o->verbose) {
         so.log = log_to_stderr;
-        so.log_level = o.log_level;
+        so.log_level = o->log_level;
     }
-    mcm_scu *scu = NULL;
-    int rc = mcm_scu_connect(&scu, &so);
+    int rc = mcm_scu_connect(&r.scu, &so);
     if (rc == MCM_EINVAL) {
         note("%s", mcm_last_error());
-        free_files(&files);
-        return EXIT_USAGE;
+        return finish(&r, EXIT_USAGE);
     }
     if (rc != MCM_OK) {
-        code = network_error(&o, "cannot associate", rc, NULL, 0, files.skipped);
-        free_files(&files);
-        return code;
+        r.scu = NULL;
+        return finish(&r, call_failed(o, "cannot associate", rc, NULL, 0, r.files.skipped));
     }
-    if (o.get_uid != NULL || o.cancel_uid != NULL)
-        code = run_get_or_cancel(&o, scu);
+    /* A peer that does not accept Media Creation Management (a PACS, a plain storage SCP) makes
+     * no media: say so before any instance is sent to it. */
+    if (!mcm_scu_has_context(r.scu, MCM_SOP_CLASS_UID)) {
+        char what[200];
+        snprintf(what, sizeof what, "%s port %u does not accept Media Creation Management", o->peer, o->port);
+        note("%s (%s): it is not a media creation SCP; nothing was sent", what, MCM_SOP_CLASS_UID);
+        if (o->json)
+            print_json("refused", o->get_uid != NULL ? o->get_uid : o->cancel_uid, NULL, NULL, MCM_OP_ANY, 0,
+                       r.files.skipped, what);
+        return finish(&r, EXIT_REFUSED);
+    }
+    if (o->get_uid != NULL || o->cancel_uid != NULL)
+        code = run_get_or_cancel(o, r.scu);
     else
-        code = run_workflow(&o, scu, &files);
-    if (code == EXIT_NETWORK || code == EXIT_TIMEOUT)
-        mcm_scu_abort(scu);
-    else
-        mcm_scu_release(scu);
-    mcm_scu_free(scu);
-    free_files(&files);
-    return code;
+        code = run_workflow(o, r.scu, &r.files, r.request);
+    return finish(&r, code);
 }
