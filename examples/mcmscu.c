@@ -756,6 +756,10 @@ static int run_workflow(const options *o, mcm_scu *scu, const file_list *files, 
     progress.quiet = o->json;
     progress.last_state = (unsigned)-1;
     mcm_wait_options wait = MCM_WAIT_OPTIONS_INIT;
+    /* A small request is written in tens of milliseconds: poll soon, then back off to 5 s (an
+     * N-GET costs the SCP well under a millisecond; digest A19). */
+    wait.initial_interval_ms = 50;
+    wait.max_interval_ms = 5000;
     wait.timeout_ms = o->timeout_s * 1000u;
     wait.progress = on_progress;
     wait.progress_user = &progress;
