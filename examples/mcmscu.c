@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum exit_code {
@@ -570,6 +571,7 @@ static void print_json(const char *result, const char *uid, const mcm_job *job, 
 /* ---- the workflow ---- */
 
 typedef struct progress_state {
+    struct timespec start; /* Initiate answered */
     int terminal;
     int quiet;
     unsigned last_state;
@@ -585,7 +587,11 @@ static int on_progress(const mcm_job *job, unsigned poll, void *user)
     const char *state = mcm_job_state_name(mcm_job_state_of(job));
     const char *info = mcm_job_status_info(job) ? mcm_job_status_info(job) : "";
     if (p->terminal) {
-        fprintf(stderr, "\r%s: poll %u: %-8s %-16s pieces %u   ", program, poll, state, info, mcm_job_pieces(job));
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double seconds = (double)(now.tv_sec - p->start.tv_sec) + (double)(now.tv_nsec - p->start.tv_nsec) / 1e9;
+        fprintf(stderr, "\r%s: %-8s %-16s pieces %u   (%.1f s, poll %u)   ", program, state, info, mcm_job_pieces(job),
+                seconds, poll);
         fflush(stderr);
     } else if ((unsigned)mcm_job_state_of(job) != p->last_state || strcmp(info, p->last_info) != 0 ||
                mcm_job_pieces(job) != p->last_pieces) {
@@ -711,8 +717,17 @@ static int run_workflow(const options *o, mcm_scu *scu, const file_list *files, 
     int rc;
 
     if (!o->no_store) {
+        /* On a terminal, one line counts the files as they go (a study may have thousands). */
+        int counter = isatty(STDERR_FILENO) && !o->json && !o->verbose;
         for (size_t i = 0; i < files->count; i++) {
+            if (counter) {
+                fprintf(stderr, "\r%s: storing %zu of %zu files", program, i + 1, files->count);
+                fflush(stderr);
+            }
             rc = mcm_scu_store_file(scu, files->paths[i], &rsp);
+            if (counter &&
+                (rc != MCM_OK || rsp.category == MCM_CATEGORY_FAILURE || rsp.category == MCM_CATEGORY_UNKNOWN))
+                fputc('\n', stderr);
             if (rc != MCM_OK)
                 return call_failed(o, files->paths[i], rc, NULL, stored, files->skipped);
             if (rsp.category == MCM_CATEGORY_FAILURE || rsp.category == MCM_CATEGORY_UNKNOWN) {
@@ -724,7 +739,9 @@ static int run_workflow(const options *o, mcm_scu *scu, const file_list *files, 
             if (o->verbose)
                 note("stored %s (%zu of %zu)", files->paths[i], stored, files->count);
         }
-        if (!o->json)
+        if (counter) /* over the counter, which is longer: blank its end */
+            fprintf(stderr, "\r%s: stored %zu file%s        \n", program, stored, stored == 1 ? "" : "s");
+        else if (!o->json)
             note("stored %zu file%s", stored, stored == 1 ? "" : "s");
     }
 
@@ -753,6 +770,7 @@ static int run_workflow(const options *o, mcm_scu *scu, const file_list *files, 
     progress_state progress;
     memset(&progress, 0, sizeof progress);
     progress.terminal = isatty(STDERR_FILENO) && !o->json;
+    clock_gettime(CLOCK_MONOTONIC, &progress.start);
     progress.quiet = o->json;
     progress.last_state = (unsigned)-1;
     mcm_wait_options wait = MCM_WAIT_OPTIONS_INIT;
