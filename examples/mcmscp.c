@@ -16,6 +16,7 @@
 #include <dcmmcm.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -96,6 +97,10 @@ static int run_image_command(const char *image_path, unsigned volume, unsigned v
     char volume_text[16], volumes_text[16];
     snprintf(volume_text, sizeof volume_text, "%u", volume);
     snprintf(volumes_text, sizeof volumes_text, "%u", volumes);
+    /* Everything the child needs is ready before fork(): after it, in a process with threads, only
+     * async-signal-safe calls. */
+    char *const argv[] = {"sh",         "-c", (char *)a->image_command, "mcmscp-image", (char *)image_path, volume_text,
+                          volumes_text, NULL};
     pid_t pid = fork();
     if (pid < 0) {
         app_log(a, MCM_LOG_ERROR, "--image-command: fork: %s", strerror(errno));
@@ -110,8 +115,17 @@ static int run_image_command(const char *image_path, unsigned volume, unsigned v
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
-        execl("/bin/sh", "sh", "-c", a->image_command, "mcmscp-image", image_path, volume_text, volumes_text,
-              (char *)NULL);
+        /* No input; its output goes to the log (standard output is mcmscp's one line); none of
+         * mcmscp's descriptors (the listening socket, associations, the job store), so that a
+         * command that leaves something running cannot keep the port or the database open. */
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0 && null != 0) {
+            dup2(null, 0);
+            close(null);
+        }
+        dup2(2, 1);
+        closefrom(3);
+        execv("/bin/sh", argv);
         _exit(127);
     }
     int status;
