@@ -1,4 +1,4 @@
-# dcmmcm: plain GNU make. Targets: all, check, check-asan, check-valgrind, install, uninstall,
+# dcmmcm: plain GNU make. Targets: all, demo, check, check-asan, check-valgrind, install, uninstall,
 # clean, deps. Respects CC, CXX, CFLAGS, CXXFLAGS, LDFLAGS, PREFIX, DESTDIR; V=1 shows commands;
 # BUILD=dir puts every output under dir (default build/).
 
@@ -72,8 +72,8 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 TEST_DEFS    = -DMCM_BUILD_DIR='"$(abspath $(BUILD))"' -DMCM_SOURCE_DIR='"$(abspath .)"' -I$(BUILD)/tests
 
-.PHONY: all deps check check-asan check-valgrind check-exports check-headers check-man check-install \
-        install uninstall clean examples test-runner
+.PHONY: all deps demo check check-asan check-valgrind check-exports check-headers check-man check-install \
+        check-tools install uninstall clean examples test-runner
 
 all: deps $(STATIC_LIB) $(SHARED_LIB) $(EXAMPLES)
 
@@ -109,6 +109,18 @@ $(BUILD)/%: examples/%.c $(STATIC_LIB)
 
 examples: $(EXAMPLES)
 
+# make demo: the study generator (DCMTK only, not installed) and build-aux/demo.sh.
+DEMO_STUDY := $(BUILD)/demo-study
+$(DEMO_STUDY): build-aux/demo-study.cc
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXXLD   $@")
+	$(Q)$(CXX) -std=c++17 $(WARN) $(CXXFLAGS) $(SAN) $(LDFLAGS) -o $@ $< -ldcmdata -loflog -lofstd
+
+demo:
+	$(Q)build-aux/deps.sh media
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) all $(DEMO_STUDY)
+	$(Q)build-aux/demo.sh $(BUILD)
+
 $(BUILD)/tests/suites.h: $(SUITE_SRC)
 	@mkdir -p $(dir $@)
 	$(Q)for s in $(SUITE_NAMES); do echo "MCM_SUITE($$s)"; done > $@.tmp && mv $@.tmp $@
@@ -143,10 +155,16 @@ check-man: $(SHARED_LIB)
 check-install: $(SHARED_LIB)
 	$(Q)MAKE="$(MAKE)" CC="$(CC)" build-aux/check-install.sh $(BUILD)
 
+# Each tool's --help lists the options its man page documents, no more, no fewer.
+check-tools: $(EXAMPLES)
+	$(Q)for tool in $(EXAMPLES); do \
+	    build-aux/check-tool-options.sh $$tool man/man1/$$(basename $$tool).1 || exit 1; done
+
 # The Check runner comes last, so that make check ends with Check's own summary line.
 check: all
 	$(Q)build-aux/deps.sh check
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) check-exports check-headers check-man check-install test-runner
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) check-exports check-headers check-man check-install check-tools \
+	    test-runner
 	$(Q)cd $(BUILD) && ./tests/check_dcmmcm
 
 check-asan:

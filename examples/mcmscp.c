@@ -1,26 +1,155 @@
 /*
- * examples/mcmscp.c: mcmscp, a Media Creation Management SCP on the command line (first version).
+ * examples/mcmscp.c: mcmscp, a media creation device in one command.
  *
- * Listens for Verification, Storage and Media Creation Management until SIGINT or SIGTERM, logs
- * one line per request to stderr, keeps its jobs in an SQLite database, and "writes media" by
- * copying the instances of each job into OUTPUT/<job UID>/ (each file and the directory fsync'd),
- * reporting one volume. A real disc publisher plugs its own write_media callback in instead.
- * Uses only the public API (dcmmcm.h); the options follow DCMTK's storescp where they overlap.
+ *   mcmscp [options] [port]
+ *
+ * A Media Creation Management SCP (PS3.4 Annex S) over the library's SCP (scp.h) and its default
+ * media writer (media.h): it stores what peers send with C-STORE, keeps media creation requests in
+ * a durable SQLite job store, and writes each initiated request as DICOM file-sets in ISO 9660
+ * images with labels under --output. It prints one line saying where it listens, logs one line per
+ * request to standard error, and stops cleanly on SIGINT or SIGTERM.
+ *
+ * Uses only the public API (dcmmcm.h); the options follow DCMTK's storescp where they overlap
+ * (-aet, -v, -d, --log-level, positional port). Exit codes: see usage() and mcmscp(1). This file
+ * owns the command line and the process (signals, exit codes); it must not reach into the library.
  */
 #include <dcmmcm.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+enum exit_code {
+    EXIT_STOPPED = 0, /* stopped by SIGINT or SIGTERM (or --help, --version) */
+    EXIT_NETWORK = 3, /* the port cannot be listened on (in use, not our address) */
+    EXIT_LOCAL = 5,   /* a directory, the database or the writer cannot be set up; a fatal error */
+    EXIT_USAGE = 64   /* bad command line or option value */
+};
+
+static const char *program = "mcmscp";
+
+/* ---- what the callbacks share: the SCP's user pointer (mcm_media_writer_new(3)) ---- */
+
+typedef struct app {
+    mcm_media_writer *writer;
+    const char *output_dir;
+    const char *image_command; /* --image-command, or NULL */
+    mcm_log_level level;       /* the most verbose level logged */
+} app;
+
+/* The log callback of the SCP and of the library (DCMTK's messages included). One fprintf per
+ * line: stdio locks the stream, so lines from several threads do not mix. */
+static void log_line(mcm_log_level level, const char *message, void *user)
+{
+    const app *a = user;
+    /* DCMTK's informational messages repeat the SCP's own request lines: only with -d. */
+    if (level >= MCM_LOG_INFO && a->level < MCM_LOG_DEBUG && strncmp(message, "dcmtk: ", 7) == 0)
+        return;
+    fprintf(stderr, "%s: %s: %s\n", program, mcm_log_level_name(level), message);
+}
+
+/* mcmscp's own messages, at the same levels as the library's. */
+static void app_log(const app *a, mcm_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void app_log(const app *a, mcm_log_level level, const char *fmt, ...)
+{
+    if (level > a->level)
+        return;
+    char line[4500];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_line(level, line, (void *)a);
+}
+
+/* The write_media callback: the default media writer, then one line saying where the media are. */
+static int write_media(const mcm_job *job, const mcm_instance *instances, size_t count, mcm_media_context *ctx,
+                       void *user)
+{
+    const app *a = user;
+    int rc = mcm_media_writer_write(job, instances, count, ctx, a->writer);
+    struct stat st;
+    char path[4096];
+    /* The job's directory appears, complete, only when the writer succeeded (mcm_media_writer_new(3)). */
+    if (rc == MCM_OK && snprintf(path, sizeof path, "%s/%s", a->output_dir, mcm_job_uid(job)) < (int)sizeof path &&
+        stat(path, &st) == 0)
+        app_log(a, MCM_LOG_INFO, "job %s: media in %s", mcm_job_uid(job), path);
+    return rc;
+}
+
+/* --image-command: sh -c COMMAND with the image's path, the volume and the number of volumes as $1,
+ * $2 and $3. Runs on the media worker; a non-zero exit fails the job with MCD_FAILURE. */
+static int run_image_command(const char *image_path, unsigned volume, unsigned volumes, void *user)
+{
+    const app *a = user;
+    char volume_text[16], volumes_text[16];
+    snprintf(volume_text, sizeof volume_text, "%u", volume);
+    snprintf(volumes_text, sizeof volumes_text, "%u", volumes);
+    /* Everything the child needs is ready before fork(): after it, in a process with threads, only
+     * async-signal-safe calls. */
+    char *const argv[] = {"sh",         "-c", (char *)a->image_command, "mcmscp-image", (char *)image_path, volume_text,
+                          volumes_text, NULL};
+    pid_t pid = fork();
+    if (pid < 0) {
+        app_log(a, MCM_LOG_ERROR, "--image-command: fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        /* The command gets the signal handling of a fresh process: mcmscp's handlers, DCMTK's
+         * ignored SIGPIPE and the worker thread's mask are not the command's business. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        /* No input; its output goes to the log (standard output is mcmscp's one line); none of
+         * mcmscp's descriptors (the listening socket, associations, the job store), so that a
+         * command that leaves something running cannot keep the port or the database open. */
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0 && null != 0) {
+            dup2(null, 0);
+            close(null);
+        }
+        dup2(2, 1);
+        closefrom(3);
+        execv("/bin/sh", argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            app_log(a, MCM_LOG_ERROR, "--image-command: waitpid: %s", strerror(errno));
+            return -1;
+        }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status))
+        app_log(a, MCM_LOG_ERROR, "--image-command exited with %d for %s", WEXITSTATUS(status), image_path);
+    else
+        app_log(a, MCM_LOG_ERROR, "--image-command killed by signal %d for %s",
+                WIFSIGNALED(status) ? WTERMSIG(status) : 0, image_path);
+    return -1;
+}
+
+/* ---- signals ---- */
 
 static mcm_scp *volatile running_scp;
 
+/* SA_RESETHAND: the first SIGINT or SIGTERM asks for a clean stop; a second one ends the process
+ * at once (the job store is crash-safe: a job left CREATING goes back to PENDING on restart). */
 static void on_signal(int signo)
 {
     (void)signo;
@@ -29,304 +158,460 @@ static void on_signal(int signo)
         mcm_scp_stop(scp); /* async-signal-safe */
 }
 
-static void log_line(mcm_log_level level, const char *message, void *user)
-{
-    (void)user;
-    fprintf(stderr, "mcmscp: %s: %s\n", mcm_log_level_name(level), message);
-}
+/* ---- the command line ---- */
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: mcmscp [options] [port]\n"
-                 "\n"
-                 "A DICOM Media Creation Management SCP (PS3.4 Annex S) that stores received instances and\n"
-                 "writes each completed media creation request as a directory of copied files.\n"
-                 "\n"
-                 "  -h, --help                 show this help and exit\n"
-                 "      --version              show the version and exit\n"
-                 "  -v, --verbose              log one line per request (the default)\n"
-                 "  -d, --debug                log associations and DCMTK debug messages too\n"
-                 "  -q, --quiet                log warnings and errors only\n"
-                 "  -aet, --aetitle TITLE      our AE title (default MCMSCP)\n"
-                 "      --storage DIR          directory for received instances (required)\n"
-                 "      --output DIR           directory for written media (required)\n"
-                 "      --db FILE              SQLite job database (required)\n"
-                 "      --bind ADDRESS         IPv4 address to listen on (default: all)\n"
-                 "      --max-associations N   simultaneous associations (default 16)\n"
-                 "      --annex-c              only the status detail fields PS3.7 Annex C lists\n"
-                 "  port                       TCP port (default 11112; 0 picks a free port)\n");
+    fprintf(out,
+            "usage: %s [options] [port]\n"
+            "\n"
+            "A DICOM Media Creation Management SCP (PS3.4 Annex S): stores the instances peers send\n"
+            "with C-STORE and writes each media creation request as DICOM file-sets in ISO 9660\n"
+            "images with labels. Port 11112 by default; 0 picks a free port. Prints one line\n"
+            "\"listening on ADDRESS port PORT as AETITLE\" on standard output, then logs on standard\n"
+            "error until SIGINT or SIGTERM.\n"
+            "\n"
+            "where things go (all three required):\n"
+            "  --storage DIR               received instances (created if missing)\n"
+            "  --output DIR                media: DIR/<request UID>/VOL001.iso, labels, JOB.json\n"
+            "  --db FILE                   the SQLite job store (created if missing)\n"
+            "network:\n"
+            "  -aet, --aetitle TITLE       our AE title (default MCMSCP)\n"
+            "  --allow TITLE               accept associations only from this calling AE title\n"
+            "                              (repeatable; default: any)\n"
+            "  --bind ADDRESS              IPv4 address to listen on (default: all)\n"
+            "  --max-associations N        simultaneous associations (default 16)\n"
+            "  --acse-timeout S            association negotiation timeout (default 30)\n"
+            "  --dimse-timeout S           abort an association idle this long (default 300)\n"
+            "  --max-pdu BYTES             maximum receive PDU, 4096 to 131072 (default 65536)\n"
+            "requests:\n"
+            "  --profile ID                default Requested Media Application Profile (default\n"
+            "                              STD-GEN-CD; e.g. STD-GEN-DVD-JPEG, STD-GEN-USB-JPEG)\n"
+            "  --strict                    refuse requests with unknown attributes (0105), empty\n"
+            "                              values (0121), or File-set IDs not fit for a DICOMDIR (0106)\n"
+            "  --annex-c                   send only the status details PS3.7 Annex C lists\n"
+            "  --queue-limit N             live requests at most; more are refused with 0213 (default 0:\n"
+            "                              no limit)\n"
+            "  --max-copies N              Number of Copies above N is refused with 0115 (default 99)\n"
+            "  --retention-idle TIME       keep requests never initiated (default 24h)\n"
+            "  --retention-done TIME       keep DONE and FAILURE results (default 7d)\n"
+            "  --retention-instances TIME  keep received instances no live request uses (default 7d)\n"
+            "                              TIME: N, Ns, Nm, Nh, Nd, Nw or forever\n"
+            "media:\n"
+            "  --workers N                 requests written at the same time (default 1)\n"
+            "  --capacity SIZE             capacity of every medium, e.g. 650M, 4.7G, 25G (default: the\n"
+            "                              profile's: CD 737,280,000 bytes, DVD 4.7G, BD 25G)\n"
+            "  --usb-capacity SIZE         capacity of USB/flash media (default: unlimited)\n"
+            "                              SIZE: bytes, or with K, M, G, T (x1000) or Ki, Mi, Gi, Ti (x1024)\n"
+            "  --viewer DIR                display application copied to every volume when a request\n"
+            "                              asks for one (Include Display Application YES)\n"
+            "  --staging DIR               where volumes are assembled (default OUTPUT/.staging)\n"
+            "  --keep-staging              keep each volume's file-set tree (STAGING/<UID>/VOL001/)\n"
+            "  --copy-files                copies 2..n as files, not hard links\n"
+            "  --application-id TEXT       ISO 9660 Application Identifier (default DCMMCM)\n"
+            "  --no-label-png              no PNG label\n"
+            "  --no-label-pdf              no PDF label\n"
+            "  --label-dpi N               PNG label resolution, 72 to 1200 (default 300)\n"
+            "  --image-command COMMAND     run the shell COMMAND for each image written (before it\n"
+            "                              is verified): $1 the image, $2 the volume, $3 the volumes;\n"
+            "                              non-zero fails the request (MCD_FAILURE)\n"
+            "output:\n"
+            "  -v, --verbose               one line per request and job step (the default)\n"
+            "  -d, --debug                 debug messages, DCMTK's included\n"
+            "  -q, --quiet                 warnings and errors only\n"
+            "  --log-level LEVEL           error, warning, info, debug or trace\n"
+            "  -h, --help                  this help\n"
+            "  --version                   the version\n"
+            "\n"
+            "exit codes: 0 stopped by SIGINT or SIGTERM, 3 cannot listen, 5 local error (storage,\n"
+            "            output, database), 64 bad usage\n",
+            program);
 }
 
-static int parse_unsigned(const char *text, unsigned long max, unsigned long *out)
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", program);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (try --help)\n");
+    return EXIT_USAGE;
+}
+
+static int parse_unsigned(const char *text, unsigned long min, unsigned long max, unsigned long *out)
 {
     char *end = NULL;
+    if (text == NULL || text[0] < '0' || text[0] > '9')
+        return 0;
     errno = 0;
     unsigned long value = strtoul(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value > max || text[0] == '-')
-        return -1;
+    if (errno != 0 || *end != '\0' || value < min || value > max)
+        return 0;
     *out = value;
+    return 1;
+}
+
+/* SIZE: a number of bytes, possibly with a fraction, and a unit: K, M, G, T (powers of 1000, as
+ * disc capacities are sold: 4.7G is 4,700,000,000) or Ki, Mi, Gi, Ti (powers of 1024), with an
+ * optional B. "650M" is 650,000,000 bytes. */
+static int parse_size(const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    if (text == NULL || !((text[0] >= '0' && text[0] <= '9') || text[0] == '.'))
+        return 0;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (errno != 0 || end == text || !(value >= 0))
+        return 0;
+    double unit = 1;
+    const char *p = end;
+    static const char units[] = "KMGT";
+    const char *u = *p != '\0' ? strchr(units, *p == 'k' ? 'K' : *p) : NULL;
+    if (u != NULL) {
+        int power = (int)(u - units) + 1;
+        p++;
+        double base = 1000;
+        if (*p == 'i') {
+            base = 1024;
+            p++;
+        }
+        for (int k = 0; k < power; k++)
+            unit *= base;
+    }
+    if (*p == 'B')
+        p++;
+    if (*p != '\0')
+        return 0;
+    double bytes = value * unit;
+    if (bytes < 1 || bytes > 1e18)
+        return 0;
+    *out = (uint64_t)(bytes + 0.5);
+    return 1;
+}
+
+/* TIME: seconds, or N with s, m, h, d or w; "forever" is MCM_RETAIN_FOREVER. */
+static int parse_duration(const char *text, int64_t *out)
+{
+    if (text != NULL && strcmp(text, "forever") == 0) {
+        *out = MCM_RETAIN_FOREVER;
+        return 1;
+    }
+    char *end = NULL;
+    if (text == NULL || text[0] < '0' || text[0] > '9')
+        return 0;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno != 0 || end == text)
+        return 0;
+    unsigned long long scale = 1;
+    switch (*end) {
+    case '\0': break;
+    case 's': scale = 1; break;
+    case 'm': scale = 60; break;
+    case 'h': scale = 3600; break;
+    case 'd': scale = 86400; break;
+    case 'w': scale = 7 * 86400; break;
+    default: return 0;
+    }
+    if (*end != '\0' && end[1] != '\0')
+        return 0;
+    if (value > 100ULL * 365 * 86400 / scale) /* a century: a typo, not a policy */
+        return 0;
+    *out = (int64_t)(value * scale);
+    return 1;
+}
+
+static int parse_level(const char *text, mcm_log_level *out)
+{
+    for (int k = MCM_LOG_ERROR; k <= MCM_LOG_TRACE; k++)
+        if (strcmp(text, mcm_log_level_name((mcm_log_level)k)) == 0) {
+            *out = (mcm_log_level)k;
+            return 1;
+        }
     return 0;
 }
 
-/* mkdir -p for one level below an existing parent. */
-static int make_directory(const char *path)
+typedef struct settings {
+    mcm_scp_options scp;
+    mcm_media_options media;
+    const char *output_dir;
+    const char *image_command;
+    const char **allowed;
+    size_t allowed_count;
+    mcm_log_level level;
+} settings;
+
+/* Options that take a value; everything else is a flag or a positional argument. */
+static int takes_value(const char *name)
 {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST)
-        return 0;
+    static const char *const names[] = {"-aet",
+                                        "--aetitle",
+                                        "--allow",
+                                        "--bind",
+                                        "--max-associations",
+                                        "--acse-timeout",
+                                        "--dimse-timeout",
+                                        "--max-pdu",
+                                        "--storage",
+                                        "--output",
+                                        "--db",
+                                        "--profile",
+                                        "--queue-limit",
+                                        "--max-copies",
+                                        "--retention-idle",
+                                        "--retention-done",
+                                        "--retention-instances",
+                                        "--workers",
+                                        "--capacity",
+                                        "--usb-capacity",
+                                        "--viewer",
+                                        "--staging",
+                                        "--application-id",
+                                        "--label-dpi",
+                                        "--image-command",
+                                        "--log-level"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Parse argv into s. Returns -1 to go on, or an exit code (0 after --help or --version). */
+static int parse_arguments(int argc, char **argv, settings *s)
+{
+    unsigned long port = 11112, n;
+    int have_port = 0, only_positional = 0;
+    s->allowed = calloc((size_t)argc, sizeof *s->allowed);
+    if (s->allowed == NULL) {
+        fprintf(stderr, "%s: out of memory\n", program);
+        return EXIT_LOCAL;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+            if (have_port)
+                return usage_error("unexpected argument \"%s\"", arg);
+            if (!parse_unsigned(arg, 0, 65535, &port))
+                return usage_error("the port must be a number from 0 to 65535, not \"%s\"", arg);
+            have_port = 1;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_positional = 1;
+            continue;
+        }
+        /* --name=value or --name value. */
+        char name[64];
+        const char *value = NULL;
+        const char *eq = strchr(arg, '=');
+        if (strncmp(arg, "--", 2) == 0 && eq != NULL) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
+            value = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", arg);
+        }
+        if (takes_value(name)) {
+            if (value == NULL && i + 1 < argc)
+                value = argv[++i];
+            if (value == NULL)
+                return usage_error("%s needs a value", name);
+        } else if (value != NULL) {
+            return usage_error("%s takes no value", name);
+        }
+#define IS(x) (strcmp(name, (x)) == 0)
+        if (IS("-h") || IS("--help")) {
+            usage(stdout);
+            return EXIT_STOPPED;
+        } else if (IS("--version")) {
+            printf("%s %s (dcmmcm %s)\n", program, MCM_VERSION_STRING, mcm_version());
+            return EXIT_STOPPED;
+        } else if (IS("-v") || IS("--verbose")) {
+            s->level = MCM_LOG_INFO;
+        } else if (IS("-d") || IS("--debug")) {
+            s->level = MCM_LOG_DEBUG;
+        } else if (IS("-q") || IS("--quiet")) {
+            s->level = MCM_LOG_WARNING;
+        } else if (IS("--log-level")) {
+            if (!parse_level(value, &s->level))
+                return usage_error("--log-level takes error, warning, info, debug or trace, not \"%s\"", value);
+        } else if (IS("-aet") || IS("--aetitle")) {
+            s->scp.ae_title = value;
+        } else if (IS("--allow")) {
+            s->allowed[s->allowed_count++] = value;
+        } else if (IS("--bind")) {
+            s->scp.bind_address = value;
+        } else if (IS("--max-associations")) {
+            if (!parse_unsigned(value, 1, 1000, &n))
+                return usage_error("--max-associations takes 1 to 1000, not \"%s\"", value);
+            s->scp.max_associations = (unsigned)n;
+        } else if (IS("--acse-timeout") || IS("--dimse-timeout")) {
+            if (!parse_unsigned(value, 1, 86400, &n))
+                return usage_error("%s takes seconds, 1 to 86400, not \"%s\"", name, value);
+            *(IS("--acse-timeout") ? &s->scp.acse_timeout_seconds : &s->scp.dimse_timeout_seconds) = (int)n;
+        } else if (IS("--max-pdu")) {
+            if (!parse_unsigned(value, 4096, 131072, &n))
+                return usage_error("--max-pdu takes 4096 to 131072, not \"%s\"", value);
+            s->scp.max_pdu = (uint32_t)n;
+        } else if (IS("--storage")) {
+            s->scp.storage_dir = value;
+        } else if (IS("--output")) {
+            s->output_dir = value;
+        } else if (IS("--db")) {
+            s->scp.database_path = value;
+        } else if (IS("--profile")) {
+            if (!mcm_media_profile_supported(value))
+                return usage_error("--profile: %s is not a profile this writer supports (see mcmscp(1))", value);
+            s->scp.default_profile = value;
+            s->media.default_profile = value;
+        } else if (IS("--strict")) {
+            s->scp.strict |= MCM_VALIDATE_STRICT;
+        } else if (IS("--annex-c")) {
+            s->scp.annex_c_details = 1;
+        } else if (IS("--queue-limit")) {
+            if (!parse_unsigned(value, 0, 1000000, &n))
+                return usage_error("--queue-limit takes 0 to 1000000, not \"%s\"", value);
+            s->scp.queue_limit = (unsigned)n;
+        } else if (IS("--max-copies")) {
+            if (!parse_unsigned(value, 1, MCM_MAX_COPIES, &n))
+                return usage_error("--max-copies takes 1 to %d, not \"%s\"", MCM_MAX_COPIES, value);
+            s->scp.max_copies = (unsigned)n;
+        } else if (IS("--retention-idle") || IS("--retention-done") || IS("--retention-instances")) {
+            int64_t seconds;
+            if (!parse_duration(value, &seconds))
+                return usage_error("%s takes a time such as 3600, 90m, 24h, 7d, 2w or forever, not \"%s\"", name,
+                                   value);
+            *(IS("--retention-idle")   ? &s->scp.retention_idle_seconds
+              : IS("--retention-done") ? &s->scp.retention_done_seconds
+                                       : &s->scp.retention_instance_seconds) = seconds;
+        } else if (IS("--workers")) {
+            if (!parse_unsigned(value, 1, 64, &n))
+                return usage_error("--workers takes 1 to 64, not \"%s\"", value);
+            s->scp.media_workers = (unsigned)n;
+        } else if (IS("--capacity") || IS("--usb-capacity")) {
+            uint64_t bytes;
+            if (!parse_size(value, &bytes))
+                return usage_error("%s takes a size such as 650M, 4.7G or 700Mi, not \"%s\"", name, value);
+            *(IS("--capacity") ? &s->media.capacity_bytes : &s->media.usb_capacity_bytes) = bytes;
+        } else if (IS("--viewer")) {
+            s->media.viewer_dir = value;
+        } else if (IS("--staging")) {
+            s->media.staging_dir = value;
+        } else if (IS("--keep-staging")) {
+            s->media.keep_staging = 1;
+        } else if (IS("--copy-files")) {
+            s->media.copy_mode = MCM_MEDIA_COPY_FILE;
+        } else if (IS("--application-id")) {
+            s->media.application_id = value;
+        } else if (IS("--no-label-png")) {
+            s->media.label_png = 0;
+        } else if (IS("--no-label-pdf")) {
+            s->media.label_pdf = 0;
+        } else if (IS("--label-dpi")) {
+            if (!parse_unsigned(value, 72, 1200, &n))
+                return usage_error("--label-dpi takes 72 to 1200, not \"%s\"", value);
+            s->media.label_dpi = (unsigned)n;
+        } else if (IS("--image-command")) {
+            s->image_command = value;
+        } else {
+            return usage_error("unknown option %s", name);
+        }
+#undef IS
+    }
+    if (s->scp.storage_dir == NULL || s->output_dir == NULL || s->scp.database_path == NULL)
+        return usage_error("--storage, --output and --db are required");
+    s->scp.port = (uint16_t)port;
+    s->scp.allowed_calling_ae_titles = s->allowed;
+    s->scp.allowed_calling_ae_title_count = s->allowed_count;
+    s->media.output_dir = s->output_dir;
     return -1;
 }
 
-static int fsync_path(const char *path, int flags)
+/* The exit code for a library error while starting or running. */
+static int exit_code_of(int rc)
 {
-    int fd = open(path, flags | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-static int copy_file(const char *from, const char *to, char *error, size_t error_size)
-{
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        snprintf(error, error_size, "open %s: %s", from, strerror(errno));
-        return -1;
+    switch (rc) {
+    case MCM_EINVAL: return EXIT_USAGE;
+    case MCM_ENET:
+    case MCM_EBUSY: return EXIT_NETWORK; /* the port is in use */
+    default: return EXIT_LOCAL;
     }
-    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0) {
-        snprintf(error, error_size, "create %s: %s", to, strerror(errno));
-        close(in);
-        return -1;
-    }
-    char buffer[65536];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(in, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(error, error_size, "read %s: %s", from, strerror(errno));
-            rc = -1;
-            break;
-        }
-        if (n == 0)
-            break;
-        for (ssize_t done = 0; done < n;) {
-            ssize_t w = write(out, buffer + done, (size_t)(n - done));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                snprintf(error, error_size, "write %s: %s", to, strerror(errno));
-                rc = -1;
-                break;
-            }
-            done += w;
-        }
-        if (rc != 0)
-            break;
-    }
-    if (rc == 0 && fsync(out) != 0) {
-        snprintf(error, error_size, "fsync %s: %s", to, strerror(errno));
-        rc = -1;
-    }
-    if (close(out) != 0 && rc == 0) {
-        snprintf(error, error_size, "close %s: %s", to, strerror(errno));
-        rc = -1;
-    }
-    close(in);
-    return rc;
-}
-
-struct writer {
-    const char *output_dir;
-};
-
-/* The media writer: OUTPUT/<job UID>/<SOP Instance UID>.dcm for every instance, then one volume
- * with the request's File-set ID and UID (made DICOMDIR-safe, digest A8) or generated ones. */
-static int write_media(const mcm_job *job, const mcm_instance *instances, size_t count, mcm_media_context *ctx,
-                       void *user)
-{
-    const struct writer *w = user;
-    const char *uid = mcm_job_uid(job);
-    char dir[PATH_MAX], path[PATH_MAX], error[PATH_MAX + 128];
-    if (snprintf(dir, sizeof dir, "%s/%s", w->output_dir, uid) >= (int)sizeof dir) {
-        mcm_media_fail(ctx, "PROC_FAILURE", "output path too long");
-        return -1;
-    }
-    if (make_directory(dir) != 0) {
-        snprintf(error, sizeof error, "mkdir %s: %s", dir, strerror(errno));
-        mcm_media_fail(ctx, "MCD_FAILURE", error);
-        return -1;
-    }
-    for (size_t i = 0; i < count; i++) {
-        /* Cancelled, or the SCP is stopping: give up; a stopped job goes back to PENDING. */
-        if (mcm_media_should_stop(ctx))
-            return -1;
-        mcm_media_progress(ctx, 1, 1);
-        if (snprintf(path, sizeof path, "%s/%s.dcm", dir, instances[i].sop_instance_uid) >= (int)sizeof path) {
-            mcm_media_fail(ctx, "PROC_FAILURE", "output path too long");
-            return -1;
-        }
-        if (copy_file(instances[i].path, path, error, sizeof error) != 0) {
-            mcm_media_fail_instance(ctx, i, MCM_FAILURE_PROCESSING, NULL, 0);
-            mcm_media_fail(ctx, "PROC_FAILURE", error);
-            return -1;
-        }
-    }
-    if (fsync_path(dir, O_RDONLY | O_DIRECTORY) != 0 || fsync_path(w->output_dir, O_RDONLY | O_DIRECTORY) != 0) {
-        snprintf(error, sizeof error, "fsync %s: %s", dir, strerror(errno));
-        mcm_media_fail(ctx, "MCD_FAILURE", error);
-        return -1;
-    }
-
-    const mcm_request *request = mcm_job_request(job);
-    const char *requested_id = mcm_request_attribute(request, MCM_TAG_STORAGE_MEDIA_FILESET_ID);
-    const char *requested_uid = mcm_request_attribute(request, MCM_TAG_STORAGE_MEDIA_FILESET_UID);
-    char fileset_id[17], fileset_uid[MCM_UID_MAX + 1];
-    if (requested_id != NULL && requested_id[0] != '\0') {
-        mcm_fileset_id_sanitize(requested_id, fileset_id);
-    } else {
-        /* Generated: MCM and the last 13 digits of the job UID (CS: A-Z 0-9 _, 16 at most). */
-        size_t length = strlen(uid), j = 0;
-        char digits[14];
-        for (size_t i = length; i > 0 && j < 13; i--)
-            if (uid[i - 1] >= '0' && uid[i - 1] <= '9')
-                digits[j++] = uid[i - 1];
-        digits[j] = '\0';
-        snprintf(fileset_id, sizeof fileset_id, "MCM%s", digits);
-    }
-    if (requested_uid != NULL && mcm_uid_is_valid(requested_uid)) {
-        snprintf(fileset_uid, sizeof fileset_uid, "%s", requested_uid);
-    } else if (mcm_uid_generate(fileset_uid) != MCM_OK) {
-        mcm_media_fail(ctx, "PROC_FAILURE", "cannot generate a File-set UID");
-        return -1;
-    }
-    int copies = mcm_request_copies(request);
-    if (copies < 1)
-        copies = 1;
-    if (mcm_media_add_volume(ctx, fileset_id, fileset_uid) != MCM_OK ||
-        mcm_media_set_pieces(ctx, (unsigned)copies) != MCM_OK) {
-        mcm_media_fail(ctx, "PROC_FAILURE", mcm_last_error());
-        return -1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    mcm_scp_options opts;
-    mcm_scp_options_init(&opts);
-    const char *output_dir = NULL;
-    mcm_log_level level = MCM_LOG_INFO;
-    unsigned long port = 11112;
-    int have_port = 0;
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDS_VALUE()                                                                                                  \
-    do {                                                                                                               \
-        if (value == NULL) {                                                                                           \
-            fprintf(stderr, "mcmscp: %s needs a value\n", a);                                                          \
-            return 2;                                                                                                  \
-        }                                                                                                              \
-        i++;                                                                                                           \
-    } while (0)
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--version") == 0) {
-            printf("mcmscp (dcmmcm) %s\n", mcm_version());
-            return 0;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            level = MCM_LOG_INFO;
-        } else if (strcmp(a, "-d") == 0 || strcmp(a, "--debug") == 0) {
-            level = MCM_LOG_DEBUG;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            level = MCM_LOG_WARNING;
-        } else if (strcmp(a, "-aet") == 0 || strcmp(a, "--aetitle") == 0) {
-            NEEDS_VALUE();
-            opts.ae_title = value;
-        } else if (strcmp(a, "--storage") == 0) {
-            NEEDS_VALUE();
-            opts.storage_dir = value;
-        } else if (strcmp(a, "--output") == 0) {
-            NEEDS_VALUE();
-            output_dir = value;
-        } else if (strcmp(a, "--db") == 0) {
-            NEEDS_VALUE();
-            opts.database_path = value;
-        } else if (strcmp(a, "--bind") == 0) {
-            NEEDS_VALUE();
-            opts.bind_address = value;
-        } else if (strcmp(a, "--max-associations") == 0) {
-            unsigned long n;
-            NEEDS_VALUE();
-            if (parse_unsigned(value, 1000, &n) != 0 || n == 0) {
-                fprintf(stderr, "mcmscp: invalid --max-associations %s\n", value);
-                return 2;
-            }
-            opts.max_associations = (unsigned)n;
-        } else if (strcmp(a, "--annex-c") == 0) {
-            opts.annex_c_details = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "mcmscp: unknown option %s (see --help)\n", a);
-            return 2;
-        } else if (!have_port) {
-            if (parse_unsigned(a, 65535, &port) != 0) {
-                fprintf(stderr, "mcmscp: invalid port %s\n", a);
-                return 2;
-            }
-            have_port = 1;
-        } else {
-            fprintf(stderr, "mcmscp: unexpected argument %s\n", a);
-            return 2;
-        }
-#undef NEEDS_VALUE
-    }
-    if (opts.storage_dir == NULL || output_dir == NULL || opts.database_path == NULL) {
-        fprintf(stderr, "mcmscp: --storage, --output and --db are required (see --help)\n");
-        return 2;
-    }
-    if (make_directory(output_dir) != 0) {
-        fprintf(stderr, "mcmscp: cannot create %s: %s\n", output_dir, strerror(errno));
-        return 1;
+    settings s;
+    memset(&s, 0, sizeof s);
+    mcm_scp_options_init(&s.scp);
+    mcm_media_options_init(&s.media);
+    s.level = MCM_LOG_INFO;
+    int code = parse_arguments(argc, argv, &s);
+    if (code >= 0) {
+        free(s.allowed);
+        return code;
     }
 
-    struct writer writer = {output_dir};
-    opts.port = (uint16_t)port;
-    opts.write_media = write_media;
-    opts.user = &writer;
-    opts.log = log_line;
-    opts.log_level = level;
-    /* DCMTK's own messages: warnings and errors, everything with -d. */
-    mcm_log_set_handler(log_line, NULL, level >= MCM_LOG_DEBUG ? MCM_LOG_DEBUG : MCM_LOG_WARNING);
+    app a;
+    memset(&a, 0, sizeof a);
+    a.output_dir = s.output_dir;
+    a.image_command = s.image_command;
+    a.level = s.level;
+    /* Before anything runs: the library's and DCMTK's messages (DCMTK's logger is process-wide). */
+    mcm_log_set_handler(log_line, &a, s.level);
+
+    if (s.image_command != NULL) {
+        s.media.image_written = run_image_command;
+        s.media.image_written_user = &a;
+    }
+    int rc = mcm_media_writer_new(&a.writer, &s.media);
+    if (rc != MCM_OK) {
+        fprintf(stderr, "%s: media writer: %s\n", program, mcm_last_error());
+        free(s.allowed);
+        return exit_code_of(rc);
+    }
+    /* One user pointer for every callback: the writer is reached through the app. */
+    s.scp.write_media = write_media;
+    s.scp.log = log_line;
+    s.scp.log_level = s.level;
+    s.scp.user = &a;
 
     mcm_scp *scp = NULL;
-    int rc = mcm_scp_new(&scp, &opts);
+    rc = mcm_scp_new(&scp, &s.scp);
     if (rc != MCM_OK) {
-        fprintf(stderr, "mcmscp: %s: %s\n", mcm_strerror(rc), mcm_last_error());
-        return 1;
+        fprintf(stderr, "%s: %s\n", program, mcm_last_error());
+        mcm_media_writer_free(a.writer);
+        free(s.allowed);
+        return exit_code_of(rc);
     }
     running_scp = scp;
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = on_signal;
+    action.sa_flags = SA_RESETHAND;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
 
-    fprintf(stderr, "mcmscp: %s listening on port %u\n", opts.ae_title, (unsigned)mcm_scp_port(scp));
+    /* The line scripts wait for: the real port, also when 0 asked for a free one. */
+    printf("%s: listening on %s port %u as %s\n", program, s.scp.bind_address ? s.scp.bind_address : "0.0.0.0",
+           (unsigned)mcm_scp_port(scp), s.scp.ae_title);
+    fflush(stdout);
+    app_log(&a, MCM_LOG_INFO, "storage %s, output %s, database %s, default profile %s, %u media worker%s",
+            s.scp.storage_dir, s.output_dir, s.scp.database_path, s.scp.default_profile, s.scp.media_workers,
+            s.scp.media_workers == 1 ? "" : "s");
+
     rc = mcm_scp_run(scp);
     /* A late signal must not reach an SCP being freed. */
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     running_scp = NULL;
     if (rc != MCM_OK)
-        fprintf(stderr, "mcmscp: %s: %s\n", mcm_strerror(rc), mcm_last_error());
+        app_log(&a, MCM_LOG_ERROR, "%s: %s", mcm_strerror(rc), mcm_last_error());
     else
-        fprintf(stderr, "mcmscp: stopped\n");
+        app_log(&a, MCM_LOG_INFO, "stopped");
     mcm_scp_free(scp);
-    return rc == MCM_OK ? 0 : 1;
+    mcm_media_writer_free(a.writer);
+    mcm_log_set_handler(NULL, NULL, MCM_LOG_ERROR);
+    free(s.allowed);
+    return rc == MCM_OK ? EXIT_STOPPED : exit_code_of(rc);
 }

@@ -144,6 +144,7 @@ static void tool_start(tool *t)
     if (pid == 0) {
         int fd = open(t->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
+            dup2(fd, 1); /* the "listening on" line too */
             dup2(fd, 2);
             close(fd);
         }
@@ -243,14 +244,18 @@ static mcm_job *wait_done(mcm_scu *scu, const char *uid)
     return job;
 }
 
+/* mcmscp's media writer made an image for the job, and its summary names every instance. */
 static void check_output(tool *t, const char *uid, char (*uids)[65], size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        char path[8400];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s/%s.dcm", t->output, uid, uids[i]);
-        ck_assert_msg(stat(path, &st) == 0 && st.st_size > 128, "%s missing", path);
-    }
+    char path[8400];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s/VOL001.iso", t->output, uid);
+    ck_assert_msg(stat(path, &st) == 0 && st.st_size > 32768, "%s missing", path);
+    char *summary = mcm_test_capture("cat '%s/%s/JOB.json'", t->output, uid);
+    ck_assert_ptr_nonnull(summary);
+    for (size_t i = 0; i < count; i++)
+        ck_assert_msg(strstr(summary, uids[i]) != NULL, "JOB.json of %s lacks instance %s", uid, uids[i]);
+    free(summary);
 }
 
 START_TEST(test_mcmscp_options)
@@ -264,8 +269,9 @@ START_TEST(test_mcmscp_options)
     ck_assert_ptr_nonnull(version);
     ck_assert_ptr_nonnull(strstr(version, mcm_version()));
     free(version);
-    ck_assert_int_eq(mcm_test_system("'%s' --storage /tmp >/dev/null 2>&1", binary), 2); /* missing options */
-    ck_assert_int_eq(mcm_test_system("'%s' --no-such-option >/dev/null 2>&1", binary), 2);
+    /* Bad usage is 64, as for mcmscu (suite_tools covers the other exit codes). */
+    ck_assert_int_eq(mcm_test_system("'%s' --storage /tmp >/dev/null 2>&1", binary), 64); /* missing options */
+    ck_assert_int_eq(mcm_test_system("'%s' --no-such-option >/dev/null 2>&1", binary), 64);
 }
 END_TEST
 

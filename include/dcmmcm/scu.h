@@ -94,6 +94,11 @@ MCM_EXTERN int mcm_file_info_read(const char *path, mcm_file_info *out);
  * gone: later calls give MCM_ESTATE and the handle can only be freed. */
 MCM_EXTERN int mcm_scu_connect(mcm_scu **out, const mcm_scu_options *opts);
 
+/* 1 if the peer accepted a presentation context for sop_class_uid on this open association (e.g.
+ * MCM_SOP_CLASS_UID, to know before storing anything that the peer makes media), else 0 (also
+ * for NULL arguments or a closed association). */
+MCM_EXTERN int mcm_scu_has_context(const mcm_scu *scu, const char *sop_class_uid);
+
 /* C-ECHO. */
 MCM_EXTERN int mcm_scu_echo(mcm_scu *scu, mcm_response *response);
 

@@ -755,6 +755,13 @@ MCM_EXTERN int mcm_scu_connect(mcm_scu **out, const mcm_scu_options *opts)
     });
 }
 
+MCM_EXTERN int mcm_scu_has_context(const mcm_scu *scu, const char *sop_class_uid)
+{
+    if (scu == NULL || sop_class_uid == NULL || !scu->usable)
+        return 0;
+    return ASC_findAcceptedPresentationContextID(scu->association, sop_class_uid) != 0;
+}
+
 MCM_EXTERN int mcm_scu_echo(mcm_scu *scu, mcm_response *response)
 {
     int rc = check_usable(scu);

@@ -1,0 +1,892 @@
+/*
+ * examples/mcmscu.c: make patient media from DICOM files in one command.
+ *
+ *   mcmscu [options] peer port file-or-directory...
+ *
+ * Sends the files with C-STORE (directories recursively; non-DICOM files skipped with a note),
+ * creates a media creation request (N-CREATE) referencing them, initiates it (N-ACTION), and polls
+ * it (N-GET) until DONE or FAILURE, showing progress. Also --get UID and --cancel UID for an existing
+ * request. Uses only the public dcmmcm API. Exit codes: see usage() and mcmscu(1).
+ */
+#include <dcmmcm.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum exit_code {
+    EXIT_DONE = 0,       /* the request is DONE (or accepted, with --no-wait; --get/--cancel worked) */
+    EXIT_JOB_FAILED = 1, /* the request ended in FAILURE */
+    EXIT_REFUSED = 2,    /* the SCP answered a request with a failure status */
+    EXIT_NETWORK = 3,    /* network or association error */
+    EXIT_TIMEOUT = 4,    /* --timeout expired before DONE or FAILURE */
+    EXIT_LOCAL = 5,      /* a local problem: no DICOM files, unreadable files, out of memory */
+    EXIT_USAGE = 64      /* bad command line */
+};
+
+typedef struct options {
+    const char *peer;
+    unsigned port;
+    const char *calling_ae, *called_ae;
+    const char *label_text, *label_info, *profile, *fileset_id, *split, *viewer, *lossy;
+    const char *barcode, *symbology, *disposition, *non_dicom, *preserve;
+    int copies;
+    mcm_priority priority;
+    int no_store, no_wait, json;
+    const char *cancel_uid, *get_uid;
+    unsigned timeout_s;
+    int acse_timeout, dimse_timeout;
+    unsigned max_pdu;
+    mcm_log_level log_level;
+    int verbose;
+    char **positional; /* argv's positional arguments (freed by main) */
+    char **paths;
+    int path_count;
+} options;
+
+typedef struct file_list {
+    char **paths;
+    mcm_file_info *info;
+    size_t count, capacity;
+    size_t skipped;
+} file_list;
+
+static const char *program = "mcmscu";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: %s [options] peer port file-or-directory...\n"
+            "       %s [options] --get UID peer port\n"
+            "       %s [options] --cancel UID peer port\n"
+            "\n"
+            "Send DICOM files to a Media Creation Management SCP and make media from them:\n"
+            "C-STORE the files, N-CREATE a request, N-ACTION Initiate it, N-GET until DONE or FAILURE.\n"
+            "\n"
+            "network:\n"
+            "  -aet TITLE              calling AE title (default MCMSCU)\n"
+            "  -aec TITLE              called AE title (default MCMSCP)\n"
+            "  --acse-timeout S        association timeout in seconds (default 30)\n"
+            "  --dimse-timeout S       DIMSE reply timeout in seconds (default 60)\n"
+            "  --max-pdu BYTES         maximum receive PDU (default 65536)\n"
+            "request:\n"
+            "  --label TEXT            Label Text (2200,0002)\n"
+            "  --label-info YES|NO     Label Using Information Extracted From Instances (2200,0001)\n"
+            "  --copies N              Number of Copies (2000,0010), sent with Initiate\n"
+            "  --priority HIGH|MED|LOW Request Priority (2200,0020), sent with Initiate\n"
+            "  --profile ID            Requested Media Application Profile of every item (e.g. STD-GEN-CD)\n"
+            "  --fileset-id ID         Storage Media File-set ID (0088,0130)\n"
+            "  --split, --no-split     Allow Media Splitting YES / NO (2200,0007)\n"
+            "  --viewer, --no-viewer   Include Display Application YES / NO (2200,0009)\n"
+            "  --lossy, --no-lossy     Allow Lossy Compression YES / NO (2200,000F)\n"
+            "  --non-dicom TERM        Include Non-DICOM Objects (2200,0008): NO, FOR_PHYSICIAN, ...\n"
+            "  --preserve YES|NO       Preserve Composite Instances After Media Creation (2200,000A)\n"
+            "  --barcode VALUE         Barcode Value (2200,0005)\n"
+            "  --barcode-symbology T   Barcode Symbology (2200,0006): CODE128, CODE39, INTER_2_5, HIBC\n"
+            "  --disposition TEXT      Media Disposition (2200,0004)\n"
+            "workflow:\n"
+            "  --no-store              do not send the files (the SCP has them); only reference them\n"
+            "  --no-wait               stop after Initiate and print the request's UID\n"
+            "  --get UID               print the state of an existing request\n"
+            "  --cancel UID            cancel an existing request\n"
+            "  --timeout S             give up waiting after S seconds (default 0: wait for ever)\n"
+            "output:\n"
+            "  --json                  print the result as one JSON object on standard output\n"
+            "  -v, --verbose           more messages; -d, --debug: debug messages\n"
+            "  --log-level LEVEL       error, warning, info, debug or trace\n"
+            "  -h, --help              this help;  --version: the version\n"
+            "\n"
+            "exit codes: 0 done, 1 job failed, 2 refused by the SCP, 3 network error, 4 timeout,\n"
+            "            5 local error, 64 bad usage\n",
+            program, program, program);
+}
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", program);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (try --help)\n");
+    return EXIT_USAGE;
+}
+
+static void note(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", program);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int parse_unsigned(const char *text, unsigned max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    if (text == NULL || text[0] == '\0' || text[0] == '-')
+        return 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return 0;
+    *out = (unsigned)v;
+    return 1;
+}
+
+static int yes_no(const char *value)
+{
+    return value != NULL && (strcmp(value, "YES") == 0 || strcmp(value, "NO") == 0);
+}
+
+/* Options that take a value; everything else starting with '-' is a flag. */
+static int takes_value(const char *name)
+{
+    static const char *const names[] = {"-aet",       "--acse-timeout", "--dimse-timeout",     "--max-pdu",
+                                        "-aec",       "--label",        "--label-info",        "--copies",
+                                        "--priority", "--profile",      "--fileset-id",        "--non-dicom",
+                                        "--preserve", "--barcode",      "--barcode-symbology", "--disposition",
+                                        "--get",      "--cancel",       "--timeout",           "--log-level"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Parse the command line in DCMTK's style: -aet/-aec, GNU long options (--name value or
+ * --name=value), -v/-d, then positional arguments. Returns -1 to go on, or an exit code. */
+static int parse_arguments(int argc, char **argv, options *o)
+{
+    int npos = 0;
+    memset(o, 0, sizeof *o);
+    o->calling_ae = "MCMSCU";
+    o->called_ae = "MCMSCP";
+    o->log_level = MCM_LOG_WARNING;
+    o->acse_timeout = 30;
+    o->dimse_timeout = 60;
+    o->max_pdu = 65536;
+    /* At most argc - 1 positional arguments: any number of files. */
+    char **positional = o->positional = calloc((size_t)argc, sizeof *positional);
+    if (positional == NULL) {
+        note("out of memory");
+        return EXIT_LOCAL;
+    }
+    int only_positional = 0;
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i];
+        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+            positional[npos++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_positional = 1;
+            continue;
+        }
+        char name[64];
+        const char *v = NULL;
+        const char *eq = strchr(arg, '=');
+        if (strncmp(arg, "--", 2) == 0 && eq != NULL) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
+            v = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", arg);
+        }
+        if (takes_value(name)) {
+            if (v == NULL && i + 1 < argc)
+                v = argv[++i];
+            if (v == NULL)
+                return usage_error("option %s needs a value", name);
+        } else if (v != NULL) {
+            return usage_error("option %s takes no value", name);
+        }
+#define IS(x) (strcmp(name, (x)) == 0)
+        if (IS("-h") || IS("--help")) {
+            usage(stdout);
+            return EXIT_DONE;
+        } else if (IS("--version")) {
+            printf("%s %s (dcmmcm %s)\n", program, MCM_VERSION_STRING, mcm_version());
+            return EXIT_DONE;
+        } else if (IS("-v") || IS("--verbose")) {
+            o->log_level = MCM_LOG_INFO;
+            o->verbose = 1;
+        } else if (IS("-d") || IS("--debug")) {
+            o->log_level = MCM_LOG_DEBUG;
+            o->verbose = 1;
+        } else if (IS("--no-store")) {
+            o->no_store = 1;
+        } else if (IS("--no-wait")) {
+            o->no_wait = 1;
+        } else if (IS("--json")) {
+            o->json = 1;
+        } else if (IS("--split")) {
+            o->split = "YES";
+        } else if (IS("--no-split")) {
+            o->split = "NO";
+        } else if (IS("--viewer")) {
+            o->viewer = "YES";
+        } else if (IS("--no-viewer")) {
+            o->viewer = "NO";
+        } else if (IS("--lossy")) {
+            o->lossy = "YES";
+        } else if (IS("--no-lossy")) {
+            o->lossy = "NO";
+        } else {
+            unsigned n;
+            if (IS("-aet")) {
+                o->calling_ae = v;
+            } else if (IS("-aec")) {
+                o->called_ae = v;
+            } else if (IS("--label")) {
+                o->label_text = v;
+            } else if (IS("--label-info")) {
+                if (!yes_no(v))
+                    return usage_error("--label-info takes YES or NO, not \"%s\"", v);
+                o->label_info = v;
+            } else if (IS("--preserve")) {
+                if (!yes_no(v))
+                    return usage_error("--preserve takes YES or NO, not \"%s\"", v);
+                o->preserve = v;
+            } else if (IS("--copies")) {
+                if (!parse_unsigned(v, MCM_MAX_COPIES, &n) || n == 0)
+                    return usage_error("--copies takes a number from 1 to %d, not \"%s\"", MCM_MAX_COPIES, v);
+                o->copies = (int)n;
+            } else if (IS("--priority")) {
+                if (mcm_priority_parse(v, &o->priority) != MCM_OK)
+                    return usage_error("--priority takes HIGH, MED or LOW, not \"%s\"", v);
+            } else if (IS("--profile")) {
+                o->profile = v;
+            } else if (IS("--fileset-id")) {
+                o->fileset_id = v;
+            } else if (IS("--non-dicom")) {
+                o->non_dicom = v;
+            } else if (IS("--barcode")) {
+                o->barcode = v;
+            } else if (IS("--barcode-symbology")) {
+                o->symbology = v;
+            } else if (IS("--disposition")) {
+                o->disposition = v;
+            } else if (IS("--get")) {
+                o->get_uid = v;
+            } else if (IS("--cancel")) {
+                o->cancel_uid = v;
+            } else if (IS("--timeout")) {
+                if (!parse_unsigned(v, 30u * 86400u, &o->timeout_s))
+                    return usage_error("--timeout takes seconds, not \"%s\"", v);
+            } else if (IS("--acse-timeout") || IS("--dimse-timeout")) {
+                if (!parse_unsigned(v, 86400, &n) || n == 0)
+                    return usage_error("%s takes seconds (1 or more), not \"%s\"", name, v);
+                *(IS("--acse-timeout") ? &o->acse_timeout : &o->dimse_timeout) = (int)n;
+            } else if (IS("--max-pdu")) {
+                if (!parse_unsigned(v, 131072, &n) || n < 4096)
+                    return usage_error("--max-pdu takes 4096 to 131072, not \"%s\"", v);
+                o->max_pdu = n;
+            } else if (IS("--log-level")) {
+                static const char *const levels[] = {"error", "warning", "info", "debug", "trace"};
+                int found = 0;
+                for (int k = 0; k < 5; k++)
+                    if (strcmp(v, levels[k]) == 0) {
+                        o->log_level = (mcm_log_level)k;
+                        found = 1;
+                    }
+                if (!found)
+                    return usage_error("--log-level takes error, warning, info, debug or trace, not \"%s\"", v);
+                o->verbose = o->log_level >= MCM_LOG_INFO;
+            } else {
+                return usage_error("unknown option %s", name);
+            }
+        }
+#undef IS
+    }
+    if (o->get_uid != NULL && o->cancel_uid != NULL)
+        return usage_error("--get and --cancel cannot be combined");
+    if (npos < 2)
+        return usage_error("missing peer and port");
+    o->peer = positional[0];
+    if (!parse_unsigned(positional[1], 65535, &o->port) || o->port == 0)
+        return usage_error("port must be a number from 1 to 65535, not \"%s\"", positional[1]);
+    o->paths = positional + 2;
+    o->path_count = npos - 2;
+    if (o->get_uid != NULL || o->cancel_uid != NULL) {
+        const char *uid = o->get_uid != NULL ? o->get_uid : o->cancel_uid;
+        if (!mcm_uid_is_valid(uid))
+            return usage_error("\"%s\" is not a valid UID", uid);
+        if (o->path_count > 0)
+            return usage_error("--get and --cancel take no files");
+    } else if (o->path_count == 0) {
+        return usage_error("no files or directories given");
+    }
+    return -1;
+}
+
+static void log_to_stderr(mcm_log_level level, const char *message, void *user)
+{
+    (void)user;
+    fprintf(stderr, "%s: %s: %s\n", program, mcm_log_level_name(level), message);
+}
+
+/* ---- collecting files ---- */
+
+static int add_file(file_list *files, const char *path, const mcm_file_info *info)
+{
+    if (files->count == files->capacity) {
+        size_t capacity = files->capacity ? files->capacity * 2 : 64;
+        char **paths = realloc(files->paths, capacity * sizeof *paths);
+        if (paths == NULL)
+            return 0;
+        files->paths = paths;
+        mcm_file_info *infos = realloc(files->info, capacity * sizeof *infos);
+        if (infos == NULL)
+            return 0;
+        files->info = infos;
+        files->capacity = capacity;
+    }
+    files->paths[files->count] = strdup(path);
+    if (files->paths[files->count] == NULL)
+        return 0;
+    files->info[files->count++] = *info;
+    return 1;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Add path (a file, or a directory walked recursively in name order). Returns 0 on a fatal error. */
+static int collect(file_list *files, const char *path, int verbose)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        note("cannot read %s: %s", path, strerror(errno));
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        DIR *dir = opendir(path);
+        if (dir == NULL) {
+            note("cannot read directory %s: %s", path, strerror(errno));
+            return 0;
+        }
+        char **names = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *entry;
+        int ok = 1;
+        while (ok && (entry = readdir(dir)) != NULL) {
+            if (entry->d_name[0] == '.')
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 32;
+                char **grown = realloc(names, cap * sizeof *grown);
+                if (grown == NULL) {
+                    ok = 0;
+                    break;
+                }
+                names = grown;
+            }
+            size_t len = strlen(path) + strlen(entry->d_name) + 2;
+            names[n] = malloc(len);
+            if (names[n] == NULL) {
+                ok = 0;
+                break;
+            }
+            snprintf(names[n], len, "%s/%s", path, entry->d_name);
+            n++;
+        }
+        closedir(dir);
+        if (ok)
+            qsort(names, n, sizeof *names, compare_names);
+        for (size_t i = 0; i < n; i++) {
+            if (ok)
+                ok = collect(files, names[i], verbose);
+            free(names[i]);
+        }
+        free(names);
+        if (!ok)
+            note("out of memory while reading %s", path);
+        return ok;
+    }
+    mcm_file_info info;
+    int rc = mcm_file_info_read(path, &info);
+    if (rc == MCM_EDICOM) {
+        note("skipping %s: not a DICOM file", path);
+        files->skipped++;
+        return 1;
+    }
+    if (rc != MCM_OK) {
+        note("cannot read %s: %s", path, mcm_last_error());
+        return 0;
+    }
+    /* The same instance twice (a copy, or a path given twice) would make the SCP fail the whole
+     * request with DUPL_REF_INST (digest A14): send and reference it once. */
+    for (size_t i = 0; i < files->count; i++)
+        if (strcmp(files->info[i].sop_instance_uid, info.sop_instance_uid) == 0) {
+            note("skipping %s: the same instance as %s (%s)", path, files->paths[i], info.sop_instance_uid);
+            files->skipped++;
+            return 1;
+        }
+    if (verbose)
+        note("found %s (%s)", path, info.sop_instance_uid);
+    if (!add_file(files, path, &info)) {
+        note("out of memory");
+        return 0;
+    }
+    return 1;
+}
+
+static void free_files(file_list *files)
+{
+    for (size_t i = 0; i < files->count; i++)
+        free(files->paths[i]);
+    free(files->paths);
+    free(files->info);
+}
+
+/* ---- output ---- */
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; s != NULL && *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+static void print_response(const char *what, const mcm_response *rsp, mcm_operation op)
+{
+    char line[512];
+    note("%s: %s", what, mcm_response_format(rsp, op, line, sizeof line));
+}
+
+/* The job as lines of text (stdout). */
+static void print_job_text(const mcm_job *job)
+{
+    printf("request %s\n", mcm_job_uid(job));
+    printf("  execution status:      %s\n",
+           mcm_job_has(job, MCM_TAG_EXECUTION_STATUS) ? mcm_job_state_name(mcm_job_state_of(job)) : "(not returned)");
+    printf("  execution status info: %s\n", mcm_job_status_info(job) ? mcm_job_status_info(job) : "(none)");
+    printf("  pieces of media:       %u\n", mcm_job_pieces(job));
+    for (size_t i = 0; i < mcm_job_media_count(job); i++) {
+        mcm_storage_media m;
+        if (mcm_job_media(job, i, &m) == MCM_OK)
+            printf("  media %zu:               file-set %s, UID %s\n", i + 1, m.fileset_id ? m.fileset_id : "",
+                   m.fileset_uid ? m.fileset_uid : "");
+    }
+    for (size_t i = 0; i < mcm_job_failed_count(job); i++) {
+        mcm_failed_sop f;
+        if (mcm_job_failed(job, i, &f) != MCM_OK)
+            continue;
+        printf("  failed instance:       %s (class %s) reason 0x%04X", f.sop_instance_uid ? f.sop_instance_uid : "",
+               f.sop_class_uid ? f.sop_class_uid : "", f.failure_reason);
+        for (size_t k = 0; k < f.failure_attribute_count; k++)
+            printf(" (%04X,%04X)", (unsigned)(f.failure_attributes[k] >> 16),
+                   (unsigned)(f.failure_attributes[k] & 0xFFFF));
+        printf("\n");
+    }
+}
+
+/* The result as one JSON object (stdout). job and rsp may be NULL. */
+static void print_json(const char *result, const char *uid, const mcm_job *job, const mcm_response *rsp,
+                       mcm_operation op, size_t stored, size_t skipped, const char *error)
+{
+    FILE *out = stdout;
+    fprintf(out, "{\"result\":");
+    json_string(out, result);
+    fprintf(out, ",\"uid\":");
+    if (uid != NULL && uid[0] != '\0')
+        json_string(out, uid);
+    else
+        fprintf(out, "null");
+    fprintf(out, ",\"stored\":%zu,\"skipped\":%zu", stored, skipped);
+    if (job != NULL) {
+        fprintf(out, ",\"execution_status\":");
+        if (mcm_job_has(job, MCM_TAG_EXECUTION_STATUS))
+            json_string(out, mcm_job_state_name(mcm_job_state_of(job)));
+        else
+            fprintf(out, "null");
+        fprintf(out, ",\"execution_status_info\":");
+        if (mcm_job_status_info(job) != NULL)
+            json_string(out, mcm_job_status_info(job));
+        else
+            fprintf(out, "null");
+        fprintf(out, ",\"pieces\":%u,\"media\":[", mcm_job_pieces(job));
+        for (size_t i = 0; i < mcm_job_media_count(job); i++) {
+            mcm_storage_media m;
+            if (mcm_job_media(job, i, &m) != MCM_OK)
+                continue;
+            fprintf(out, "%s{\"fileset_id\":", i ? "," : "");
+            json_string(out, m.fileset_id);
+            fprintf(out, ",\"fileset_uid\":");
+            json_string(out, m.fileset_uid);
+            fprintf(out, "}");
+        }
+        fprintf(out, "],\"failed\":[");
+        for (size_t i = 0; i < mcm_job_failed_count(job); i++) {
+            mcm_failed_sop f;
+            if (mcm_job_failed(job, i, &f) != MCM_OK)
+                continue;
+            fprintf(out, "%s{\"sop_class_uid\":", i ? "," : "");
+            json_string(out, f.sop_class_uid);
+            fprintf(out, ",\"sop_instance_uid\":");
+            json_string(out, f.sop_instance_uid);
+            fprintf(out, ",\"failure_reason\":%u,\"failure_attributes\":[", f.failure_reason);
+            for (size_t k = 0; k < f.failure_attribute_count; k++) {
+                char tag[16];
+                snprintf(tag, sizeof tag, "%04X,%04X", (unsigned)(f.failure_attributes[k] >> 16),
+                         (unsigned)(f.failure_attributes[k] & 0xFFFF));
+                fprintf(out, "%s", k ? "," : "");
+                json_string(out, tag);
+            }
+            fprintf(out, "]}");
+        }
+        fprintf(out, "]");
+    }
+    if (rsp != NULL) {
+        fprintf(out, ",\"status\":%u,\"status_category\":", rsp->status);
+        json_string(out, mcm_status_category_name(mcm_status_category_of(rsp->status, op)));
+        fprintf(out, ",\"status_name\":");
+        json_string(out, mcm_status_name(rsp->status, op));
+        fprintf(out, ",\"error_comment\":");
+        json_string(out, rsp->error_comment);
+    }
+    if (error != NULL) {
+        fprintf(out, ",\"error\":");
+        json_string(out, error);
+    }
+    fprintf(out, "}\n");
+}
+
+/* ---- the workflow ---- */
+
+typedef struct progress_state {
+    struct timespec start; /* Initiate answered */
+    int terminal;
+    int quiet;
+    unsigned last_state;
+    char last_info[65];
+    unsigned last_pieces;
+} progress_state;
+
+static int on_progress(const mcm_job *job, unsigned poll, void *user)
+{
+    progress_state *p = user;
+    if (p->quiet)
+        return 0;
+    const char *state = mcm_job_state_name(mcm_job_state_of(job));
+    const char *info = mcm_job_status_info(job) ? mcm_job_status_info(job) : "";
+    if (p->terminal) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double seconds = (double)(now.tv_sec - p->start.tv_sec) + (double)(now.tv_nsec - p->start.tv_nsec) / 1e9;
+        fprintf(stderr, "\r%s: %-8s %-16s pieces %u   (%.1f s, poll %u)   ", program, state, info, mcm_job_pieces(job),
+                seconds, poll);
+        fflush(stderr);
+    } else if ((unsigned)mcm_job_state_of(job) != p->last_state || strcmp(info, p->last_info) != 0 ||
+               mcm_job_pieces(job) != p->last_pieces) {
+        /* Not a terminal: a plain line only when something changed. */
+        fprintf(stderr, "%s: %s %s, pieces %u\n", program, state, info, mcm_job_pieces(job));
+    }
+    p->last_state = (unsigned)mcm_job_state_of(job);
+    snprintf(p->last_info, sizeof p->last_info, "%s", info);
+    p->last_pieces = mcm_job_pieces(job);
+    return 0;
+}
+
+/* A call that failed locally (rc < 0): the exit code and the JSON result for it. A peer that
+ * accepted no presentation context for what we asked refused the service (2: retrying will not
+ * help); the network and the association are 3, timeouts 4, our own files and memory 5. */
+static int call_failed(const options *o, const char *what, int rc, const char *uid, size_t stored, size_t skipped)
+{
+    char text[600];
+    snprintf(text, sizeof text, "%s: %s: %s", what, mcm_strerror(rc), mcm_last_error());
+    int code;
+    const char *result;
+    switch (rc) {
+    case MCM_ETIMEOUT: code = EXIT_TIMEOUT, result = "timeout"; break;
+    case MCM_ENOCONTEXT: code = EXIT_REFUSED, result = "refused"; break;
+    case MCM_EDICOM:
+    case MCM_EIO:
+    case MCM_ENOTFOUND:
+    case MCM_ENOMEM: code = EXIT_LOCAL, result = "local-error"; break;
+    default: code = EXIT_NETWORK, result = "network-error"; break;
+    }
+    if (o->json)
+        print_json(result, uid, NULL, NULL, MCM_OP_ANY, stored, skipped, text);
+    note("%s", text);
+    return code;
+}
+
+static int refused(const options *o, const char *what, const mcm_response *rsp, mcm_operation op, const char *uid,
+                   size_t stored, size_t skipped)
+{
+    if (o->json)
+        print_json("refused", uid, NULL, rsp, op, stored, skipped, what);
+    print_response(what, rsp, op);
+    return EXIT_REFUSED;
+}
+
+static int set_attribute(mcm_request *req, uint32_t tag, const char *value, const char *option)
+{
+    if (value == NULL || mcm_request_set_attribute(req, tag, value) == MCM_OK)
+        return 1;
+    note("%s: %s", option, mcm_last_error());
+    return 0;
+}
+
+static int build_request(const options *o, const file_list *files, mcm_request **out)
+{
+    mcm_request *req;
+    if (mcm_request_new(&req) != MCM_OK)
+        return EXIT_LOCAL;
+    int ok = set_attribute(req, MCM_TAG_LABEL_TEXT, o->label_text, "--label") &&
+             set_attribute(req, MCM_TAG_LABEL_USING_INFORMATION, o->label_info, "--label-info") &&
+             set_attribute(req, MCM_TAG_STORAGE_MEDIA_FILESET_ID, o->fileset_id, "--fileset-id") &&
+             set_attribute(req, MCM_TAG_ALLOW_MEDIA_SPLITTING, o->split, "--split") &&
+             set_attribute(req, MCM_TAG_INCLUDE_DISPLAY_APPLICATION, o->viewer, "--viewer") &&
+             set_attribute(req, MCM_TAG_ALLOW_LOSSY_COMPRESSION, o->lossy, "--lossy") &&
+             set_attribute(req, MCM_TAG_INCLUDE_NON_DICOM_OBJECTS, o->non_dicom, "--non-dicom") &&
+             set_attribute(req, MCM_TAG_PRESERVE_COMPOSITE_INSTANCES, o->preserve, "--preserve") &&
+             set_attribute(req, MCM_TAG_BARCODE_VALUE, o->barcode, "--barcode") &&
+             set_attribute(req, MCM_TAG_BARCODE_SYMBOLOGY, o->symbology, "--barcode-symbology") &&
+             set_attribute(req, MCM_TAG_MEDIA_DISPOSITION, o->disposition, "--disposition");
+    for (size_t i = 0; ok && i < files->count; i++) {
+        if (mcm_request_add_reference(req, files->info[i].sop_class_uid, files->info[i].sop_instance_uid, o->profile) !=
+            MCM_OK) {
+            note("%s: %s", files->paths[i], mcm_last_error());
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        mcm_request_free(req);
+        return EXIT_USAGE;
+    }
+    *out = req;
+    return EXIT_DONE;
+}
+
+static int run_get_or_cancel(const options *o, mcm_scu *scu)
+{
+    mcm_response rsp;
+    if (o->cancel_uid != NULL) {
+        int rc = mcm_scu_cancel(scu, o->cancel_uid, &rsp);
+        if (rc != MCM_OK)
+            return call_failed(o, "N-ACTION Cancel", rc, o->cancel_uid, 0, 0);
+        if (rsp.category != MCM_CATEGORY_SUCCESS)
+            return refused(o, "N-ACTION Cancel", &rsp, MCM_OP_N_ACTION, o->cancel_uid, 0, 0);
+        if (o->json)
+            print_json("cancelled", o->cancel_uid, NULL, &rsp, MCM_OP_N_ACTION, 0, 0, NULL);
+        else
+            printf("request %s cancelled\n", o->cancel_uid);
+        return EXIT_DONE;
+    }
+    mcm_job *job = NULL;
+    int rc = mcm_scu_get(scu, o->get_uid, NULL, 0, &job, &rsp);
+    if (rc != MCM_OK)
+        return call_failed(o, "N-GET", rc, o->get_uid, 0, 0);
+    if (job == NULL)
+        return refused(o, "N-GET", &rsp, MCM_OP_N_GET, o->get_uid, 0, 0);
+    if (rsp.category == MCM_CATEGORY_WARNING)
+        print_response("N-GET", &rsp, MCM_OP_N_GET);
+    if (o->json)
+        print_json(mcm_job_state_name(mcm_job_state_of(job)), o->get_uid, job, &rsp, MCM_OP_N_GET, 0, 0, NULL);
+    else
+        print_job_text(job);
+    mcm_job_free(job);
+    return EXIT_DONE;
+}
+
+/* Store the files (unless --no-store), create the request (built and checked before any file was
+ * sent), initiate it and wait. */
+static int run_workflow(const options *o, mcm_scu *scu, const file_list *files, const mcm_request *req)
+{
+    mcm_response rsp;
+    size_t stored = 0;
+    char uid[MCM_UID_MAX + 1] = "";
+    int rc;
+
+    if (!o->no_store) {
+        /* On a terminal, one line counts the files as they go (a study may have thousands). */
+        int counter = isatty(STDERR_FILENO) && !o->json && !o->verbose;
+        for (size_t i = 0; i < files->count; i++) {
+            if (counter) {
+                fprintf(stderr, "\r%s: storing %zu of %zu files", program, i + 1, files->count);
+                fflush(stderr);
+            }
+            rc = mcm_scu_store_file(scu, files->paths[i], &rsp);
+            if (counter &&
+                (rc != MCM_OK || rsp.category == MCM_CATEGORY_FAILURE || rsp.category == MCM_CATEGORY_UNKNOWN))
+                fputc('\n', stderr);
+            if (rc != MCM_OK)
+                return call_failed(o, files->paths[i], rc, NULL, stored, files->skipped);
+            if (rsp.category == MCM_CATEGORY_FAILURE || rsp.category == MCM_CATEGORY_UNKNOWN) {
+                char what[4200];
+                snprintf(what, sizeof what, "C-STORE %s", files->paths[i]);
+                return refused(o, what, &rsp, MCM_OP_ANY, NULL, stored, files->skipped);
+            }
+            stored++;
+            if (o->verbose)
+                note("stored %s (%zu of %zu)", files->paths[i], stored, files->count);
+        }
+        if (counter) /* over the counter, which is longer: blank its end */
+            fprintf(stderr, "\r%s: stored %zu file%s        \n", program, stored, stored == 1 ? "" : "s");
+        else if (!o->json)
+            note("stored %zu file%s", stored, stored == 1 ? "" : "s");
+    }
+
+    rc = mcm_scu_create(scu, req, NULL, uid, &rsp);
+    if (rc != MCM_OK)
+        return call_failed(o, "N-CREATE", rc, NULL, stored, files->skipped);
+    if (rsp.category != MCM_CATEGORY_SUCCESS)
+        return refused(o, "N-CREATE", &rsp, MCM_OP_N_CREATE, NULL, stored, files->skipped);
+    if (!o->json)
+        note("created request %s", uid);
+
+    rc = mcm_scu_initiate(scu, uid, o->copies, o->priority, &rsp);
+    if (rc != MCM_OK)
+        return call_failed(o, "N-ACTION Initiate", rc, uid, stored, files->skipped);
+    if (rsp.category != MCM_CATEGORY_SUCCESS)
+        return refused(o, "N-ACTION Initiate", &rsp, MCM_OP_N_ACTION, uid, stored, files->skipped);
+
+    if (o->no_wait) {
+        if (o->json)
+            print_json("initiated", uid, NULL, &rsp, MCM_OP_N_ACTION, stored, files->skipped, NULL);
+        else
+            printf("%s\n", uid);
+        return EXIT_DONE;
+    }
+
+    progress_state progress;
+    memset(&progress, 0, sizeof progress);
+    progress.terminal = isatty(STDERR_FILENO) && !o->json;
+    clock_gettime(CLOCK_MONOTONIC, &progress.start);
+    progress.quiet = o->json;
+    progress.last_state = (unsigned)-1;
+    mcm_wait_options wait = MCM_WAIT_OPTIONS_INIT;
+    /* A small request is written in tens of milliseconds: poll soon, then back off to 5 s (an
+     * N-GET costs the SCP well under a millisecond; digest A19). */
+    wait.initial_interval_ms = 50;
+    wait.max_interval_ms = 5000;
+    wait.timeout_ms = o->timeout_s * 1000u;
+    wait.progress = on_progress;
+    wait.progress_user = &progress;
+    mcm_job *job = NULL;
+    rc = mcm_scu_wait(scu, uid, &wait, &job, &rsp);
+    if (progress.terminal)
+        fputc('\n', stderr);
+    if (rc != MCM_OK)
+        return call_failed(o, "waiting for the request", rc, uid, stored, files->skipped);
+    if (job == NULL) /* N-GET refused: e.g. 0112 after a cancel or purge elsewhere (digest A19) */
+        return refused(o, "N-GET", &rsp, MCM_OP_N_GET, uid, stored, files->skipped);
+    int failed = mcm_job_state_of(job) == MCM_JOB_FAILURE;
+    if (o->json)
+        print_json(failed ? "failure" : "done", uid, job, &rsp, MCM_OP_N_GET, stored, files->skipped, NULL);
+    else
+        print_job_text(job);
+    mcm_job_free(job);
+    return failed ? EXIT_JOB_FAILED : EXIT_DONE;
+}
+
+/* Everything main() owns, released on every way out. */
+typedef struct run {
+    options o;
+    file_list files;
+    mcm_request *request;
+    mcm_scu *scu;
+} run;
+
+static int finish(run *r, int code)
+{
+    if (r->scu != NULL) {
+        /* After a network failure or a timeout the association may be unusable: abort it. */
+        if (code == EXIT_NETWORK || code == EXIT_TIMEOUT)
+            mcm_scu_abort(r->scu);
+        else
+            mcm_scu_release(r->scu);
+        mcm_scu_free(r->scu);
+    }
+    mcm_request_free(r->request);
+    free_files(&r->files);
+    free(r->o.positional);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    run r;
+    memset(&r, 0, sizeof r);
+    options *o = &r.o;
+    int code = parse_arguments(argc, argv, o);
+    if (code >= 0)
+        return finish(&r, code);
+    if (o->verbose)
+        mcm_log_set_handler(log_to_stderr, NULL, o->log_level);
+
+    if (o->get_uid == NULL && o->cancel_uid == NULL) {
+        for (int i = 0; i < o->path_count; i++)
+            if (!collect(&r.files, o->paths[i], o->verbose))
+                return finish(&r, EXIT_LOCAL);
+        if (r.files.count == 0) {
+            note("no DICOM files found in the %d path%s given", o->path_count, o->path_count == 1 ? "" : "s");
+            return finish(&r, EXIT_LOCAL);
+        }
+        /* The request is complete before the first byte is sent: a bad option value never
+         * leaves instances stored for nothing. */
+        if ((code = build_request(o, &r.files, &r.request)) != EXIT_DONE)
+            return finish(&r, code);
+    }
+
+    mcm_scu_options so;
+    mcm_scu_options_init(&so);
+    so.peer_host = o->peer;
+    so.peer_port = (uint16_t)o->port;
+    so.calling_ae_title = o->calling_ae;
+    so.called_ae_title = o->called_ae;
+    so.acse_timeout_seconds = o->acse_timeout;
+    so.dimse_timeout_seconds = o->dimse_timeout;
+    so.max_pdu = o->max_pdu;
+    if (!o->no_store) {
+        so.store_files = (const char *const *)r.files.paths;
+        so.store_file_count = r.files.count;
+    }
+    if (o->verbose) {
+        so.log = log_to_stderr;
+        so.log_level = o->log_level;
+    }
+    int rc = mcm_scu_connect(&r.scu, &so);
+    if (rc == MCM_EINVAL) {
+        note("%s", mcm_last_error());
+        return finish(&r, EXIT_USAGE);
+    }
+    if (rc != MCM_OK) {
+        r.scu = NULL;
+        return finish(&r, call_failed(o, "cannot associate", rc, NULL, 0, r.files.skipped));
+    }
+    /* A peer that does not accept Media Creation Management (a PACS, a plain storage SCP) makes
+     * no media: say so before any instance is sent to it. */
+    if (!mcm_scu_has_context(r.scu, MCM_SOP_CLASS_UID)) {
+        char what[200];
+        snprintf(what, sizeof what, "%s port %u does not accept Media Creation Management", o->peer, o->port);
+        note("%s (%s): it is not a media creation SCP; nothing was sent", what, MCM_SOP_CLASS_UID);
+        if (o->json)
+            print_json("refused", o->get_uid != NULL ? o->get_uid : o->cancel_uid, NULL, NULL, MCM_OP_ANY, 0,
+                       r.files.skipped, what);
+        return finish(&r, EXIT_REFUSED);
+    }
+    if (o->get_uid != NULL || o->cancel_uid != NULL)
+        code = run_get_or_cancel(o, r.scu);
+    else
+        code = run_workflow(o, r.scu, &r.files, r.request);
+    return finish(&r, code);
+}
