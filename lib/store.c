@@ -39,9 +39,12 @@
 #define BUSY_TIMEOUT_MS 10000
 
 /* Schema 1. States are stored by name (readable with the sqlite3 shell; the CHECK keeps ABSENT and
- * DELETED out). Arrival order is the AUTOINCREMENT id: a sequence number that never goes back,
- * even after the newest job is deleted. priority_rank is 0 for HIGH, 1 for MED or absent, 2 for
- * LOW, so that ORDER BY priority_rank, id is the queue order (digest 5.10). Request values are
+ * DELETED out). queued is the job's place in the queue: the next number when it becomes PENDING
+ * from IDLE (Initiate) or is inserted already initiated, kept when it goes back to PENDING (a deferral, a
+ * recovery) so that a retried job does not lose its turn; the AUTOINCREMENT id (N-CREATE order, a
+ * sequence that never goes back) breaks ties. priority_rank is 0 for HIGH, 1 for MED or absent, 2
+ * for LOW, so that ORDER BY priority_rank, queued, id is the queue order: Request Priority, then
+ * arrival in the queue (digest 5.10, issue 3). Request values are
  * stored raw: TEXT, or a BLOB when the value holds an embedded NUL (see bind_raw), NULL when
  * absent. The Referenced SOP items are indexed by instance UID for the instance retention query. */
 static const char schema_sql[] =
@@ -52,12 +55,13 @@ static const char schema_sql[] =
     " info TEXT NOT NULL,"
     " pieces INTEGER NOT NULL,"
     " priority_rank INTEGER NOT NULL,"
+    " queued INTEGER NOT NULL DEFAULT 0,"
     " retry_after INTEGER NOT NULL DEFAULT 0,"
     " created INTEGER NOT NULL,"
     " updated INTEGER NOT NULL,"
     " present INTEGER NOT NULL,"
     " reference_sequence_present INTEGER NOT NULL);"
-    "CREATE INDEX jobs_queue ON jobs (state, priority_rank, id);"
+    "CREATE INDEX jobs_queue ON jobs (state, priority_rank, queued, id);"
     "CREATE TABLE job_attributes ("
     " job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
     " tag INTEGER NOT NULL,"
@@ -146,16 +150,20 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_JOB_FIND] = "SELECT id, state, info FROM jobs WHERE uid = ?1",
-    [ST_JOB_INSERT] = "INSERT INTO jobs (uid, state, info, pieces, priority_rank, retry_after, created, updated,"
-                      " present, reference_sequence_present) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?7, ?8)",
+    [ST_JOB_INSERT] = "INSERT INTO jobs (uid, state, info, pieces, priority_rank, queued, retry_after, created, updated,"
+                      " present, reference_sequence_present) VALUES (?1, ?2, ?3, ?4, ?5,"
+                      " CASE WHEN ?2 <> 'IDLE' THEN (SELECT COALESCE(MAX(queued), 0) + 1 FROM jobs) ELSE 0 END,"
+                      " 0, ?6, ?6, ?7, ?8)",
     [ST_JOB_SELECT] = "SELECT uid, state, info, pieces, created, updated, present, reference_sequence_present"
                       " FROM jobs WHERE id = ?1",
     [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?2, info = ?3, pieces = ?4, priority_rank = ?5, retry_after = ?6,"
-                      " updated = ?7, present = ?8 WHERE id = ?1",
+                      " updated = ?7, present = ?8,"
+                      " queued = CASE WHEN ?2 = 'PENDING' AND state = 'IDLE'"
+                      " THEN (SELECT COALESCE(MAX(queued), 0) + 1 FROM jobs) ELSE queued END WHERE id = ?1",
     [ST_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
     [ST_JOB_RECOVER] = "UPDATE jobs SET state = 'PENDING', info = 'QUEUED', retry_after = 0 WHERE state = 'CREATING'",
     [ST_JOB_NEXT] = "SELECT id FROM jobs WHERE state = 'PENDING' AND retry_after <= ?1"
-                    " ORDER BY priority_rank, id LIMIT 1",
+                    " ORDER BY priority_rank, queued, id LIMIT 1",
     [ST_JOB_CLAIM] = "UPDATE jobs SET state = 'CREATING', info = 'NORMAL', updated = ?2 WHERE id = ?1",
     [ST_JOB_NEXT_RETRY] = "SELECT MIN(retry_after) FROM jobs WHERE state = 'PENDING' AND retry_after > ?1",
     [ST_JOB_COUNT_LIVE] = "SELECT COUNT(*) FROM jobs WHERE state IN ('IDLE', 'PENDING', 'CREATING')",

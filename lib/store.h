@@ -45,7 +45,7 @@ void mcm_store_unlock(mcm_store *store);
 int mcm_store_recover(mcm_store *store, size_t *count);
 
 /* Insert a new job (its state, info, request and results) with created = updated = now and the
- * next arrival sequence number. MCM_ESTATE if a job with that UID exists (0111). */
+ * next arrival sequence number (and, unless it is IDLE, the next place in the queue). MCM_ESTATE if a job with that UID exists (0111). */
 int mcm_store_insert_job(mcm_store *store, const mcm_job *job, int64_t now);
 
 /* Load a whole job (request included); MCM_ENOTFOUND if there is none. */
@@ -68,7 +68,8 @@ int mcm_store_update_job(mcm_store *store, const mcm_job *job, mcm_job_state exp
 int mcm_store_delete_job(mcm_store *store, const char *uid);
 
 /* Take the next PENDING job whose retry_after has passed, ordered by Request Priority (HIGH, then
- * MED or none, then LOW) then arrival, and mark it CREATING (info NORMAL) in the same transaction.
+ * MED or none, then LOW) then arrival in the queue (the Initiate; a job deferred or recovered keeps
+ * its place), and mark it CREATING (info NORMAL) in the same transaction.
  * *out receives the whole job (now CREATING). MCM_ENOTFOUND if there is none. */
 int mcm_store_claim_next(mcm_store *store, int64_t now, mcm_job **out);
 

@@ -582,15 +582,16 @@ START_TEST(claim_order_priority_then_arrival)
         {"1.2.3.56", MCM_PRIORITY_MED},   {"1.2.3.55", MCM_PRIORITY_HIGH},  {"1.2.3.54", MCM_PRIORITY_LOW},
         {"1.2.3.53", MCM_PRIORITY_UNSET},
     };
-    static const char *const expected[] = {"1.2.3.57", "1.2.3.55", "1.2.3.58", "1.2.3.56",
-                                           "1.2.3.53", "1.2.3.59", "1.2.3.54"};
+    /* Initiated in reverse: within a priority, the queue follows the Initiates. */
+    static const char *const expected[] = {"1.2.3.55", "1.2.3.57", "1.2.3.53", "1.2.3.56",
+                                           "1.2.3.58", "1.2.3.54", "1.2.3.59"};
     const size_t n = sizeof jobs / sizeof jobs[0];
     for (size_t i = 0; i < n; i++) {
         mcm_job *job = make_job(jobs[i].uid, 1);
         insert(store, job, 500);
         mcm_job_free(job);
     }
-    /* Initiate in reverse order: the queue follows arrival (N-CREATE), not Initiate. */
+    /* Initiate in reverse order: the queue follows arrival in the queue (Initiate), not N-CREATE. */
     for (size_t i = n; i-- > 0;) {
         mcm_job *job = load(store, jobs[i].uid);
         initiate(store, job, jobs[i].priority, 500);

@@ -143,6 +143,26 @@ START_TEST(priority_then_arrival_order)
 }
 END_TEST
 
+/* Arrival is arrival in the queue: the Initiate, not the N-CREATE (a request created early and
+ * initiated late waits behind those initiated before it). */
+START_TEST(queue_order_is_initiate_order)
+{
+    char uids[4][65];
+    for (size_t i = 0; i < 4; i++)
+        mcm_fx_create(&fx, mcm_fx_request_one(&fx), uids[i]);
+    const size_t initiated[] = {2, 0, 3, 1};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(mcm_fx_initiate(&fx, uids[initiated[i]], 0, NULL), 0x0000);
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK); /* one worker: a strict order */
+    for (size_t i = 0; i < 4; i++)
+        ck_assert(mcm_fx_wait_state(&fx, uids[i], MCM_JOB_DONE, "NORMAL"));
+    ck_assert_uint_eq(fx.writer.order_count, 4);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_msg(strcmp(fx.writer.order[i], uids[initiated[i]]) == 0, "position %zu: job %zu expected", i,
+                      initiated[i]);
+}
+END_TEST
+
 START_TEST(fails_with_writer_term_and_items)
 {
     fx.writer.mode = MCM_FX_FAIL;
@@ -646,6 +666,7 @@ Suite *mcm_suite_worker(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, complete_writes_real_files);
     tcase_add_test(tc, priority_then_arrival_order);
+    tcase_add_test(tc, queue_order_is_initiate_order);
     tcase_add_test(tc, fails_with_writer_term_and_items);
     tcase_add_test(tc, nonzero_return_is_mcd_failure);
     tcase_add_test(tc, failed_instance_never_passes_for_success);
