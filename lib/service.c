@@ -1025,25 +1025,24 @@ static void cancel(mcm_service *service, const char *uid, int denied_by_policy, 
     }
     mcm_job_transition t;
     memset(&t, 0, sizeof t);
-    int running = 0;
     if (rc == MCM_OK) {
         mcm_job_event event = {.type = MCM_EVENT_CANCEL, .cancel_denied = denied_by_policy};
         if (state == MCM_JOB_CREATING) {
-            int interruptible = 1;
-            running = mcm_workers_find(service->workers, uid, &interruptible);
-            event.not_interruptible = running && !interruptible;
+            /* Digest 5.12: success means the creation was stopped. The writer is stopped here, in
+             * the step that finds it interruptible, before the job is deleted: a writer that
+             * declares itself non-interruptible after this sees the stop instead of finishing. */
+            int interrupted = 0;
+            int running = mcm_workers_interrupt(service->workers, uid, !denied_by_policy, &interrupted);
+            event.not_interruptible = running && !interrupted;
             /* CREATING but no worker here holds it: another process's job; do not pull it away. */
             event.cancel_denied = event.cancel_denied || !running;
         }
         rc = mcm_job_next(state, info[0] != '\0' ? info : NULL, &event, &t);
     }
-    if (rc == MCM_OK && t.status == MCM_STATUS_SUCCESS) {
+    /* Under the store's mutex, so the worker's result (saved only if still CREATING) finds the job
+     * gone. Should the deletion fail, the stopped job goes back to the queue (lib/worker.c). */
+    if (rc == MCM_OK && t.status == MCM_STATUS_SUCCESS)
         rc = mcm_store_delete_job(service->store, uid);
-        /* Under the store's mutex, so the worker's result (saved only if still CREATING) finds the
-         * job gone and the writer is told to stop (digest 5.12: stopped and deleted). */
-        if (rc == MCM_OK && running)
-            mcm_workers_cancel(service->workers, uid);
-    }
     mcm_store_unlock(service->store);
 
     if (rc != MCM_OK) {

@@ -10,8 +10,8 @@
  * mcm_job_apply() and the store.
  *
  * Locks: store mutex before `lock`, never the reverse (see worker.h). `lock` protects every field
- * below it in struct mcm_workers; a context's stop/cancel/interruptible flags are atomics that
- * other threads touch only while the registry holds the context.
+ * below it in struct mcm_workers; a context's stop flag and cancel gate are atomics that other
+ * threads touch only while the registry holds the context.
  */
 #include "worker.h"
 
@@ -142,26 +142,22 @@ static running_job *find_locked(mcm_workers *w, const char *uid)
     return NULL;
 }
 
-int mcm_workers_find(mcm_workers *workers, const char *uid, int *interruptible)
+int mcm_workers_interrupt(mcm_workers *workers, const char *uid, int take, int *interrupted)
 {
+    if (interrupted != NULL)
+        *interrupted = 0;
     if (workers == NULL || uid == NULL)
         return 0;
     pthread_mutex_lock(&workers->lock);
     running_job *r = find_locked(workers, uid);
-    if (r != NULL && interruptible != NULL)
-        *interruptible = atomic_load(&r->ctx.interruptible);
-    pthread_mutex_unlock(&workers->lock);
-    return r != NULL;
-}
-
-int mcm_workers_cancel(mcm_workers *workers, const char *uid)
-{
-    if (workers == NULL || uid == NULL)
-        return 0;
-    pthread_mutex_lock(&workers->lock);
-    running_job *r = find_locked(workers, uid);
-    if (r != NULL)
-        atomic_store(&r->ctx.cancel_requested, 1);
+    if (r != NULL) {
+        int gate = MCM_CANCEL_OPEN;
+        int got = take ? atomic_compare_exchange_strong(&r->ctx.cancel_gate, &gate, MCM_CANCEL_TAKEN)
+                       : (gate = atomic_load(&r->ctx.cancel_gate)) != MCM_CANCEL_CLOSED;
+        /* TAKEN already: an earlier Cancel took it but could not delete the job; this one may. */
+        if (interrupted != NULL)
+            *interrupted = got || gate == MCM_CANCEL_TAKEN;
+    }
     pthread_mutex_unlock(&workers->lock);
     return r != NULL;
 }
@@ -429,8 +425,9 @@ static void run_job(mcm_workers *w, running_job *r, mcm_job *job)
     mcm_media_context_finish(&r->ctx, writer_rc);
     const mcm_job *results = r->ctx.results;
 
-    if (atomic_load(&r->ctx.cancel_requested)) {
-        /* Deleted by Cancel: the save below finds nothing; nothing else to do. */
+    if (atomic_load(&r->ctx.cancel_gate) == MCM_CANCEL_TAKEN) {
+        /* Taken by a Cancel, which deleted the job: the save below finds nothing. (Had the
+         * Cancel failed to delete it, the job waits in the queue again.) */
         requeue(w, r, job, "QUEUED", 0);
     } else if (!completed && r->ctx.outcome != MCM_MEDIA_OUTCOME_DEFERRED && atomic_load(&r->ctx.stop_requested)) {
         /* Stopped before it finished: not the request's fault, and no partial media stands

@@ -11,6 +11,9 @@
 
 #include "store.h"
 
+#include <pthread.h>
+#include <sqlite3.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +391,67 @@ START_TEST(cancel_creating_not_interruptible_c202)
 }
 END_TEST
 
+/* A Cancel on its own thread, for a test that holds it up. */
+typedef struct cancel_call {
+    const char *uid;
+    mcm_response rsp;
+    int rc;
+} cancel_call;
+
+static void *cancel_thread(void *arg)
+{
+    cancel_call *call = arg;
+    call->rc = mcm_service_action(fx.service, "SCU", call->uid, 2, NULL, &call->rsp);
+    return NULL;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Digest 5.12: a Cancel answered 0000 has stopped the creation. The writer decides it can no
+ * longer be interrupted (it is about to commit its media) exactly while a Cancel, having found it
+ * interruptible, is still deleting the job (held up here by another connection's write lock on the
+ * job database): either the writer sees the stop and makes nothing, or the Cancel gets C202 and
+ * the job completes; never a successful Cancel with media left behind. */
+START_TEST(cancel_racing_the_commit_of_media)
+{
+    fx.writer.mode = MCM_FX_GATED;
+    char uid[65];
+    submit_one(uid);
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK);
+    ck_assert(mcm_fx_wait_calls(&fx, 1));
+
+    sqlite3 *other = NULL;
+    ck_assert_int_eq(sqlite3_open(fx.database_path, &other), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    cancel_call call = {.uid = uid};
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, cancel_thread, &call), 0);
+    sleep_ms(300); /* the Cancel reaches the deletion and waits for the lock (if not, the test proves less) */
+    mcm_fx_release_upto(&fx, 1);
+    int returned = mcm_fx_wait_returns(&fx, 1);
+    ck_assert_int_eq(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    pthread_join(thread, NULL);
+    ck_assert(returned);
+    ck_assert_int_eq(call.rc, MCM_OK);
+
+    char output[4400];
+    snprintf(output, sizeof output, "%s/%s", fx.output_dir, uid);
+    if (call.rsp.status == 0x0000) {
+        ck_assert_int_eq(fx.writer.saw_stop, 1);
+        ck_assert_msg(access(output, F_OK) != 0, "Cancel answered 0000, yet the writer committed its media");
+        ck_assert_int_eq(mcm_fx_state(&fx, uid, NULL), MCM_JOB_ABSENT);
+    } else {
+        ck_assert_uint_eq(call.rsp.status, MCM_STATUS_NOT_INTERRUPTIBLE);
+        ck_assert(mcm_fx_wait_state(&fx, uid, MCM_JOB_DONE, "NORMAL"));
+    }
+}
+END_TEST
+
 START_TEST(stop_while_creating_back_to_pending)
 {
     fx.writer.mode = MCM_FX_HOLD;
@@ -667,6 +731,7 @@ Suite *mcm_suite_worker(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, cancel_creating_interruptible);
     tcase_add_test(tc, cancel_creating_not_interruptible_c202);
+    tcase_add_test(tc, cancel_racing_the_commit_of_media);
     tcase_add_test(tc, stop_while_creating_back_to_pending);
     tcase_add_test(tc, restart_after_close_while_creating);
     tcase_add_test(tc, stop_after_writer_finished_is_done);
