@@ -1039,10 +1039,13 @@ static void cancel(mcm_service *service, const char *uid, int denied_by_policy, 
         }
         rc = mcm_job_next(state, info[0] != '\0' ? info : NULL, &event, &t);
     }
-    /* Under the store's mutex, so the worker's result (saved only if still CREATING) finds the job
-     * gone. Should the deletion fail, the stopped job goes back to the queue (lib/worker.c). */
-    if (rc == MCM_OK && t.status == MCM_STATUS_SUCCESS)
+    /* Under the store's mutex, so that the worker's result is dropped before the UID can be used
+     * again. Should the deletion fail, the stopped job goes back to the queue (lib/worker.c). */
+    if (rc == MCM_OK && t.status == MCM_STATUS_SUCCESS) {
         rc = mcm_store_delete_job(service->store, uid);
+        if (rc == MCM_OK && state == MCM_JOB_CREATING)
+            mcm_workers_forget(service->workers, uid);
+    }
     mcm_store_unlock(service->store);
 
     if (rc != MCM_OK) {

@@ -35,6 +35,9 @@
 typedef struct running_job {
     char uid[MCM_UID_MAX + 1];
     mcm_media_context ctx;
+    /* A Cancel deleted the job (mcm_workers_forget): nothing of it is saved, and the registry no
+     * longer answers for its UID. Written and read with the store's mutex held. */
+    int deleted;
     struct running_job *next;
 } running_job;
 
@@ -134,10 +137,11 @@ void mcm_workers_set_housekeeping_interval(mcm_workers *workers, unsigned millis
 
 /* ---- registry ---- */
 
+/* The running job uid (deleted ones are gone as far as a UID goes); w->lock and the store's mutex held. */
 static running_job *find_locked(mcm_workers *w, const char *uid)
 {
     for (running_job *r = w->registry; r != NULL; r = r->next)
-        if (strcmp(r->uid, uid) == 0)
+        if (!r->deleted && strcmp(r->uid, uid) == 0)
             return r;
     return NULL;
 }
@@ -160,6 +164,17 @@ int mcm_workers_interrupt(mcm_workers *workers, const char *uid, int take, int *
     }
     pthread_mutex_unlock(&workers->lock);
     return r != NULL;
+}
+
+void mcm_workers_forget(mcm_workers *workers, const char *uid)
+{
+    if (workers == NULL || uid == NULL)
+        return;
+    pthread_mutex_lock(&workers->lock);
+    running_job *r = find_locked(workers, uid);
+    if (r != NULL)
+        r->deleted = 1;
+    pthread_mutex_unlock(&workers->lock);
 }
 
 static void register_job(mcm_workers *w, running_job *r)
@@ -187,11 +202,12 @@ static void unregister_job(mcm_workers *w, running_job *r)
 
 /* Save job (whose state the state machine has just changed from CREATING) and take it out of the
  * registry, both under the store's mutex (worker.h). A job deleted meanwhile (Cancel) is not
- * resurrected: the store refuses the save. */
+ * resurrected, nor is a new job with its UID overwritten: the save is skipped. */
 static void save_result(mcm_workers *w, running_job *r, mcm_job *job, int64_t retry_after)
 {
     mcm_store_lock(w->store);
-    int rc = mcm_store_update_job(w->store, job, MCM_JOB_CREATING, retry_after, now_seconds());
+    int rc =
+        r->deleted ? MCM_ENOTFOUND : mcm_store_update_job(w->store, job, MCM_JOB_CREATING, retry_after, now_seconds());
     unregister_job(w, r);
     mcm_store_unlock(w->store);
     if (rc == MCM_ENOTFOUND || rc == MCM_ESTATE)

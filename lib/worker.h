@@ -51,6 +51,11 @@ void mcm_workers_set_housekeeping_interval(mcm_workers *workers, unsigned millis
  * non-interruptible: media_context.h); without take (a Cancel that will be refused anyway) the
  * declaration is only read. *interrupted 0: the writer declared it cannot be interrupted (C202). */
 int mcm_workers_interrupt(mcm_workers *workers, const char *uid, int take, int *interrupted);
+/* With the store's mutex held, right after a Cancel deleted the CREATING job uid: its worker's
+ * result is dropped unsaved. The UID is free again at once (an SCU may N-CREATE it anew and a
+ * second worker take the new job before the first has finished with the old one): a save guarded
+ * by the UID and the state CREATING alone would land on the new job. */
+void mcm_workers_forget(mcm_workers *workers, const char *uid);
 
 #ifdef __cplusplus
 }

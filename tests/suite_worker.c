@@ -452,6 +452,46 @@ START_TEST(cancel_racing_the_commit_of_media)
 }
 END_TEST
 
+/* A cancelled job's UID is free at once: an SCU may create a new job with it, and a second
+ * worker take that job, while the first worker still finishes with the cancelled one. The first
+ * worker's result (the cancelled job back to the queue) must not land on the new job, which
+ * completes once, by the second worker. */
+START_TEST(cancelled_uid_reused_while_its_writer_finishes)
+{
+    fx.opts.media_workers = 2;
+    mcm_fx_reopen(&fx);
+    fx.writer.mode = MCM_FX_GATED;
+    const char *uid = "1.2.826.0.1.3680043.2.1143.4242";
+    mcm_request *first = mcm_fx_request_one(&fx), *second = NULL;
+    ck_assert_int_eq(mcm_request_clone(&second, first), MCM_OK);
+    mcm_response rsp;
+    char got[65];
+    ck_assert_int_eq(mcm_service_create(fx.service, "SCU", first, uid, got, NULL, &rsp), MCM_OK);
+    ck_assert_uint_eq(rsp.status, 0x0000);
+    ck_assert_uint_eq(mcm_fx_initiate(&fx, uid, 0, NULL), 0x0000);
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK);
+    ck_assert(mcm_fx_wait_calls(&fx, 1)); /* worker A holds the job; its writer waits */
+    ck_assert_uint_eq(mcm_fx_cancel(&fx, uid, NULL), 0x0000);
+
+    ck_assert_int_eq(mcm_service_create(fx.service, "SCU", second, uid, got, NULL, &rsp), MCM_OK);
+    ck_assert_uint_eq(rsp.status, 0x0000);
+    ck_assert_uint_eq(mcm_fx_initiate(&fx, uid, 0, NULL), 0x0000);
+    ck_assert(mcm_fx_wait_calls(&fx, 2)); /* worker B holds the new job */
+
+    mcm_fx_release_upto(&fx, 1); /* A's writer sees the stop; A saves (or drops) its result */
+    ck_assert(mcm_fx_wait_returns(&fx, 1));
+    sleep_ms(300);               /* A saves its result now (if not, the test proves less) */
+    mcm_fx_release_upto(&fx, 2); /* B's writer completes the new job */
+    int done = mcm_fx_wait_state(&fx, uid, MCM_JOB_DONE, "NORMAL");
+    pthread_mutex_lock(&fx.writer.lock);
+    unsigned calls = fx.writer.calls;
+    pthread_mutex_unlock(&fx.writer.lock);
+    ck_assert_msg(done, "the new job never became DONE (state %s)", mcm_job_state_name(mcm_fx_state(&fx, uid, NULL)));
+    ck_assert_msg(calls == 2, "the new job was written %u times", calls - 1);
+    ck_assert_int_eq(fx.writer.saw_stop, 1);
+}
+END_TEST
+
 START_TEST(stop_while_creating_back_to_pending)
 {
     fx.writer.mode = MCM_FX_HOLD;
@@ -732,6 +772,7 @@ Suite *mcm_suite_worker(void)
     tcase_add_test(tc, cancel_creating_interruptible);
     tcase_add_test(tc, cancel_creating_not_interruptible_c202);
     tcase_add_test(tc, cancel_racing_the_commit_of_media);
+    tcase_add_test(tc, cancelled_uid_reused_while_its_writer_finishes);
     tcase_add_test(tc, stop_while_creating_back_to_pending);
     tcase_add_test(tc, restart_after_close_while_creating);
     tcase_add_test(tc, stop_after_writer_finished_is_done);
