@@ -93,7 +93,8 @@ MCM_EXTERN int mcm_media_defer(mcm_media_context *ctx, const char *term, unsigne
 /* Non-zero when the writer should stop as soon as it can: the job was cancelled or the SCP is
  * stopping. Poll it between files. Work stopped for a stop goes back to PENDING. */
 MCM_EXTERN int mcm_media_should_stop(const mcm_media_context *ctx);
-/* Declare whether a Cancel may interrupt the job now (default 1). With 0, Cancel gets C202. */
+/* Declare whether a Cancel may interrupt the job now (default 1). With 0, Cancel gets C202; a
+ * Cancel that came first wins, so check mcm_media_should_stop() right after declaring 0. */
 MCM_EXTERN void mcm_media_set_interruptible(mcm_media_context *ctx, int interruptible);
 
 #define MCM_RETAIN_FOREVER (-1)
