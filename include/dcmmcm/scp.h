@@ -152,7 +152,8 @@ MCM_EXTERN uint16_t mcm_scp_port(const mcm_scp *scp);
 
 /* Serve until mcm_scp_stop(): returns MCM_OK after a stop, once every association thread and
  * media worker has finished (requests in flight are answered; a job being written finishes or
- * goes back to PENDING). */
+ * goes back to PENDING). Should waiting for connections itself fail, it stops the same way and
+ * returns MCM_ENET. An SCP runs once: a second call gives MCM_ESTATE. */
 MCM_EXTERN int mcm_scp_run(mcm_scp *scp);
 
 /* Ask mcm_scp_run() to return. Async-signal-safe and thread-safe; may be called before run. */

@@ -1414,6 +1414,7 @@ int run(mcm_scp *scp)
         return rc;
     const size_t max_connections = scp->max_associations + kExtraConnections;
     Connection *accepting = nullptr; /* started, not yet past accept(): do not poll the listener */
+    int failure = 0;                 /* errno of a failed poll: the loop ends as for a stop */
     while (scp->stop_requested.load() == 0) {
         if (accepting != nullptr && (accepting->accept_reported.load() || accepting->finished.load()))
             accepting = nullptr;
@@ -1427,7 +1428,11 @@ int run(mcm_scp *scp)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            mcm_service_log(scp->service, MCM_LOG_ERROR, "poll: %s", std::strerror(errno));
+            failure = errno;
+            mcm_service_log(scp->service, MCM_LOG_ERROR, "poll: %s: stopping", std::strerror(failure));
+            /* Associations end only when they see a stop (StopAwareConnection): raise it, or
+             * idle ones would hold this function up until their DIMSE timeout. */
+            mcm_scp_stop(scp);
             break;
         }
         if (fds[1].revents != 0)
@@ -1454,6 +1459,8 @@ int run(mcm_scp *scp)
     reap(scp, true);
     mcm_service_stop(scp->service);
     mcm_service_log(scp->service, MCM_LOG_DEBUG, "stopped");
+    if (failure != 0)
+        return mcm_fail(MCM_ENET, "mcm_scp_run: waiting for connections failed: %s", std::strerror(failure));
     return MCM_OK;
 }
 
