@@ -14,6 +14,7 @@
 #include "error.h"
 #include "job_internal.h"
 #include "request_internal.h"
+#include "status_internal.h"
 #include "store.h"
 #include "vr.h"
 #include "worker.h"
@@ -386,39 +387,19 @@ static void finish_response(const mcm_service *service, mcm_response *rsp)
 {
     if (!service->opts.annex_c_details)
         return;
-    int comment = 0, offending = 0, identifiers = 0, action_type = 0, instance = 0;
-    switch (rsp->status) {
-    case 0x0000: instance = action_type = 1; break;
-    case 0x0001: comment = offending = 1; break;
-    case 0x0105:
-    case 0x0120: identifiers = 1; break;
-    case 0x0107: identifiers = instance = 1; break;
-    case 0x0110: comment = instance = 1; break;
-    case 0x0111:
-    case 0x0112:
-    case 0x0117: instance = 1; break;
-    case 0x0114:
-    case 0x0123: action_type = 1; break;
-    case 0x0115: instance = action_type = 1; break;
-    case 0x0119: instance = 1; break;
-    case 0x0124: comment = 1; break;
-    default:
-        /* Service-specific Failed codes (Axxx, Cxxx): Offending Element and Error Comment. */
-        if ((rsp->status & 0xF000) == 0xA000 || (rsp->status & 0xF000) == 0xC000)
-            comment = offending = 1;
-        break;
-    }
-    if (!comment)
+    unsigned fields = mcm_status_annex_c_fields(rsp->status);
+    if (!(fields & MCM_FIELD_ERROR_COMMENT))
         rsp->error_comment[0] = '\0';
-    if (!offending)
+    if (!(fields & MCM_FIELD_OFFENDING_ELEMENT))
         rsp->offending_element_count = 0;
-    if (!identifiers)
+    if (!(fields & MCM_FIELD_ATTRIBUTE_IDENTIFIER_LIST))
         rsp->attribute_identifier_count = 0;
-    if (!action_type)
+    if (!(fields & MCM_FIELD_ACTION_TYPE_ID))
         rsp->has_action_type_id = 0;
-    if (!instance)
+    if (!(fields & MCM_FIELD_AFFECTED_SOP_INSTANCE_UID))
         rsp->affected_sop_instance_uid[0] = '\0';
-    rsp->has_error_id = 0;
+    if (!(fields & MCM_FIELD_ERROR_ID))
+        rsp->has_error_id = 0;
 }
 
 /* Copy a UID into the reply's Affected SOP Instance UID if it can be sent as UI at all (at most 64
