@@ -79,26 +79,6 @@ void mcm_service_log(mcm_service *service, mcm_log_level level, const char *fmt,
 
 /* ---- options ---- */
 
-/* An AE title (PS3.5 6.2 AE): 1-16 characters, no backslash or control character, not only
- * spaces (leading and trailing spaces are padding). */
-static int ae_title_valid(const char *title)
-{
-    if (title == NULL)
-        return 0;
-    size_t n = strlen(title);
-    if (n == 0 || n > 16)
-        return 0;
-    int significant = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)title[i];
-        if (c < 0x20 || c == 0x7F || c == '\\')
-            return 0;
-        if (c != ' ')
-            significant = 1;
-    }
-    return significant;
-}
-
 /* The significant part of an AE title (without leading and trailing spaces) into out[17]. */
 static const char *ae_trim(const char *title, char out[17])
 {
@@ -142,16 +122,16 @@ static int check_options(const mcm_scp_options *o)
         return mcm_fail(MCM_EINVAL, "mcm_scp_options.database_path is required (the job store)");
     if (o->write_media == NULL)
         return mcm_fail(MCM_EINVAL, "mcm_scp_options.write_media is required (the media writer callback)");
-    if (o->ae_title != NULL && !ae_title_valid(o->ae_title))
+    if (o->ae_title != NULL && !mcm_ae_title_check(o->ae_title))
         return mcm_fail(MCM_EINVAL,
-                        "mcm_scp_options.ae_title \"%.40s\" is not a valid AE title (1-16 characters, "
+                        "mcm_scp_options.ae_title \"%.40s\" is not a valid AE title (1-16 ASCII characters, "
                         "no backslash or control character)",
                         o->ae_title);
     if (o->allowed_calling_ae_title_count > 0 && o->allowed_calling_ae_titles == NULL)
         return mcm_fail(MCM_EINVAL, "mcm_scp_options.allowed_calling_ae_titles is NULL but its count is %zu",
                         o->allowed_calling_ae_title_count);
     for (size_t i = 0; i < o->allowed_calling_ae_title_count; i++)
-        if (!ae_title_valid(o->allowed_calling_ae_titles[i]))
+        if (!mcm_ae_title_check(o->allowed_calling_ae_titles[i]))
             return mcm_fail(MCM_EINVAL, "allowed calling AE title %zu \"%.40s\" is not a valid AE title", i,
                             o->allowed_calling_ae_titles[i] != NULL ? o->allowed_calling_ae_titles[i] : "(null)");
     if (o->default_profile != NULL &&

@@ -138,13 +138,15 @@ START_TEST(options_refused_with_clear_errors)
     o = fx.opts;
     o.version = 99;
     expect_refused(&o, "version");
-    const char *bad_titles[] = {"", "SEVENTEEN_CHARS_X", "BACK\\SLASH", "TAB\tTITLE", "    "};
+    /* AE is the default repertoire (PS3.5 6.2): nothing outside ASCII, as the SCU's options check. */
+    const char *bad_titles[] = {"", "SEVENTEEN_CHARS_X", "BACK\\SLASH", "TAB\tTITLE", "    ", "CAF\xC3\x89", "DEL\x7F"};
     for (size_t i = 0; i < sizeof bad_titles / sizeof bad_titles[0]; i++) {
         o = fx.opts;
         o.ae_title = bad_titles[i];
         expect_refused(&o, "ae_title");
     }
-    const char *allowed[] = {"GOOD", "BAD\\ONE"};
+    const char *allowed[] = {"GOOD", "\xC3\x89"
+                                     "CRAN"};
     o = fx.opts;
     o.allowed_calling_ae_titles = allowed;
     o.allowed_calling_ae_title_count = 2;
