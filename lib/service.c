@@ -109,9 +109,11 @@ static char *copy_string(const char *s, int *failed)
 static int check_options(const mcm_scp_options *o)
 {
     char why[96];
-    if (o->version != MCM_SCP_OPTIONS_VERSION)
+    /* Every version up to ours: a program built against older headers keeps working with a newer
+     * library of the same soname (the SCU, wait and media options do the same). */
+    if (o->version < 1 || o->version > MCM_SCP_OPTIONS_VERSION)
         return mcm_fail(MCM_EINVAL,
-                        "mcm_scp_options.version is %u, this library knows version %u (use "
+                        "mcm_scp_options.version is %u, this library knows versions 1 to %u (use "
                         "MCM_SCP_OPTIONS_INIT)",
                         o->version, MCM_SCP_OPTIONS_VERSION);
     if (o->storage_dir == NULL || o->storage_dir[0] == '\0')

@@ -138,6 +138,8 @@ START_TEST(options_refused_with_clear_errors)
     o = fx.opts;
     o.version = 99;
     expect_refused(&o, "version");
+    o.version = 0;
+    expect_refused(&o, "version");
     /* AE is the default repertoire (PS3.5 6.2): nothing outside ASCII, as the SCU's options check. */
     const char *bad_titles[] = {"", "SEVENTEEN_CHARS_X", "BACK\\SLASH", "TAB\tTITLE", "    ", "CAF\xC3\x89", "DEL\x7F"};
     for (size_t i = 0; i < sizeof bad_titles / sizeof bad_titles[0]; i++) {

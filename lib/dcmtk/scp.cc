@@ -1298,8 +1298,9 @@ int create(mcm_scp **out, const mcm_scp_options *opts)
     if (out == nullptr || opts == nullptr)
         return mcm_fail(MCM_EINVAL, "mcm_scp_new: NULL argument");
     *out = nullptr;
-    if (opts->version != MCM_SCP_OPTIONS_VERSION)
-        return mcm_fail(MCM_EINVAL, "mcm_scp_options version %u is not %u", opts->version, MCM_SCP_OPTIONS_VERSION);
+    if (opts->version < 1 || opts->version > MCM_SCP_OPTIONS_VERSION) /* as lib/service.c */
+        return mcm_fail(MCM_EINVAL, "mcm_scp_options version %u is not 1 to %u", opts->version,
+                        MCM_SCP_OPTIONS_VERSION);
     if (opts->max_pdu != 0 && (opts->max_pdu < ASC_MINIMUMPDUSIZE || opts->max_pdu > ASC_MAXIMUMPDUSIZE))
         return mcm_fail(MCM_EINVAL, "max_pdu %u outside %u..%u", static_cast<unsigned>(opts->max_pdu),
                         static_cast<unsigned>(ASC_MINIMUMPDUSIZE), static_cast<unsigned>(ASC_MAXIMUMPDUSIZE));
