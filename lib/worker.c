@@ -30,6 +30,9 @@
 #define DEFAULT_HOUSEKEEPING_MS 5000u
 /* After a store failure a worker waits this long before trying again (no busy loop). */
 #define ERROR_BACKOFF_MS 1000u
+/* A result the store refused is saved again after these pauses, doubling (save_result). */
+#define SAVE_BACKOFF_FIRST_MS 100u
+#define SAVE_BACKOFF_MAX_MS 5000u
 
 /* One job being processed by a worker. */
 typedef struct running_job {
@@ -202,19 +205,47 @@ static void unregister_job(mcm_workers *w, running_job *r)
 
 /* Save job (whose state the state machine has just changed from CREATING) and take it out of the
  * registry, both under the store's mutex (worker.h). A job deleted meanwhile (Cancel) is not
- * resurrected, nor is a new job with its UID overwritten: the save is skipped. */
+ * resurrected, nor is a new job with its UID overwritten: the save is skipped.
+ * A save the store refuses (locked by another program, a full disk) is tried again until it
+ * works or the workers stop: given up, the job would stay CREATING in the store with no worker
+ * behind it until the next start, its N-GET saying CREATING and a Cancel getting C203 all along.
+ * Meanwhile the job stays in the registry, so a Cancel still reaches it. */
 static void save_result(mcm_workers *w, running_job *r, mcm_job *job, int64_t retry_after)
 {
-    mcm_store_lock(w->store);
-    int rc =
-        r->deleted ? MCM_ENOTFOUND : mcm_store_update_job(w->store, job, MCM_JOB_CREATING, retry_after, now_seconds());
-    unregister_job(w, r);
-    mcm_store_unlock(w->store);
+    unsigned backoff_ms = SAVE_BACKOFF_FIRST_MS;
+    int rc;
+    for (;;) {
+        mcm_store_lock(w->store);
+        rc = r->deleted ? MCM_ENOTFOUND
+                        : mcm_store_update_job(w->store, job, MCM_JOB_CREATING, retry_after, now_seconds());
+        int stopping = 0;
+        if (rc != MCM_OK && rc != MCM_ENOTFOUND && rc != MCM_ESTATE) {
+            pthread_mutex_lock(&w->lock);
+            stopping = w->stopping;
+            pthread_mutex_unlock(&w->lock);
+        }
+        if (rc == MCM_OK || rc == MCM_ENOTFOUND || rc == MCM_ESTATE || stopping) {
+            unregister_job(w, r);
+            mcm_store_unlock(w->store);
+            break;
+        }
+        mcm_store_unlock(w->store);
+        mcm_service_log(w->service, MCM_LOG_ERROR, "job %s: cannot save its result (%s), trying again in %u ms: %s",
+                        r->uid, mcm_job_state_name(mcm_job_state_of(job)), backoff_ms, mcm_last_error());
+        pthread_mutex_lock(&w->lock);
+        struct timespec until = deadline_after(backoff_ms);
+        while (!w->stopping && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT) {
+        }
+        pthread_mutex_unlock(&w->lock);
+        backoff_ms = backoff_ms * 2 < SAVE_BACKOFF_MAX_MS ? backoff_ms * 2 : SAVE_BACKOFF_MAX_MS;
+    }
     if (rc == MCM_ENOTFOUND || rc == MCM_ESTATE)
         mcm_service_log(w->service, MCM_LOG_INFO, "job %s was cancelled while it ran: result discarded", r->uid);
     else if (rc != MCM_OK)
-        mcm_service_log(w->service, MCM_LOG_ERROR, "job %s: cannot save its result (%s): %s", r->uid,
-                        mcm_job_state_name(mcm_job_state_of(job)), mcm_last_error());
+        mcm_service_log(w->service, MCM_LOG_ERROR,
+                        "job %s: result (%s) not saved before the stop: the job stays CREATING in the store and "
+                        "goes back to PENDING at the next start",
+                        r->uid, mcm_job_state_name(mcm_job_state_of(job)));
     else
         mcm_service_log(w->service, MCM_LOG_INFO, "job %s: %s (%s)", r->uid, mcm_job_state_name(mcm_job_state_of(job)),
                         mcm_job_status_info(job) != NULL ? mcm_job_status_info(job) : "");

@@ -492,6 +492,31 @@ START_TEST(cancelled_uid_reused_while_its_writer_finishes)
 }
 END_TEST
 
+/* The store refuses to save a finished job for a while (another program holds the database's
+ * write lock longer than the store waits): the worker tries again, and the job becomes DONE once
+ * the database is free, instead of staying CREATING with no worker behind it. */
+START_TEST(result_saved_once_the_store_works_again)
+{
+    fx.writer.mode = MCM_FX_GATED;
+    char uid[65];
+    submit_one(uid);
+    mcm_service_set_store_busy_timeout(fx.service, 100);
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK);
+    ck_assert(mcm_fx_wait_calls(&fx, 1));
+    sqlite3 *other = NULL;
+    ck_assert_int_eq(sqlite3_open(fx.database_path, &other), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    mcm_fx_release_upto(&fx, 1);
+    int returned = mcm_fx_wait_returns(&fx, 1);
+    sleep_ms(700); /* a few refused saves */
+    ck_assert_int_eq(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    ck_assert(returned);
+    ck_assert_msg(mcm_fx_wait_state(&fx, uid, MCM_JOB_DONE, "NORMAL"), "the job is %s",
+                  mcm_job_state_name(mcm_fx_state(&fx, uid, NULL)));
+}
+END_TEST
+
 START_TEST(stop_while_creating_back_to_pending)
 {
     fx.writer.mode = MCM_FX_HOLD;
@@ -773,6 +798,7 @@ Suite *mcm_suite_worker(void)
     tcase_add_test(tc, cancel_creating_not_interruptible_c202);
     tcase_add_test(tc, cancel_racing_the_commit_of_media);
     tcase_add_test(tc, cancelled_uid_reused_while_its_writer_finishes);
+    tcase_add_test(tc, result_saved_once_the_store_works_again);
     tcase_add_test(tc, stop_while_creating_back_to_pending);
     tcase_add_test(tc, restart_after_close_while_creating);
     tcase_add_test(tc, stop_after_writer_finished_is_done);
