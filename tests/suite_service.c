@@ -187,6 +187,17 @@ START_TEST(options_refused_with_clear_errors)
     o = fx.opts;
     o.max_pdu = 100;
     expect_refused(&o, "max_pdu");
+    /* 0 is the default, as for the SCU and the timeouts (scp.h). */
+    char other_database[4200], other_storage[4200];
+    snprintf(other_database, sizeof other_database, "%s/other.sqlite", fx.dir);
+    snprintf(other_storage, sizeof other_storage, "%s/other-instances", fx.dir);
+    o = fx.opts;
+    o.max_pdu = 0;
+    o.database_path = other_database;
+    o.storage_dir = other_storage;
+    mcm_service *with_default_pdu = NULL;
+    ck_assert_msg(mcm_service_open(&with_default_pdu, &o) == MCM_OK, "max_pdu 0: %s", mcm_last_error());
+    mcm_service_close(with_default_pdu);
     o = fx.opts;
     o.strict = 0x80;
     expect_refused(&o, "strict");

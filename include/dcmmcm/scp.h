@@ -110,9 +110,9 @@ typedef struct mcm_scp_options {
     size_t allowed_calling_ae_title_count;
     int check_called_ae_title;        /* 1 (default): reject associations addressed to another AE title */
     unsigned max_associations;        /* simultaneous; default 16; more are rejected (transient) */
-    int acse_timeout_seconds;         /* default 30 */
-    int dimse_timeout_seconds;        /* idle association: abort after this; default 300 */
-    uint32_t max_pdu;                 /* default 65536 */
+    int acse_timeout_seconds;         /* default 30; 0: the default */
+    int dimse_timeout_seconds;        /* idle association: abort after this; default 300; 0: the default */
+    uint32_t max_pdu;                 /* default 65536 (4096..131072); 0: the default */
     const char *storage_dir;          /* received instances (created if missing); required */
     const char *database_path;        /* SQLite job store (created if missing); required */
     int64_t retention_idle_seconds;   /* IDLE jobs kept; default 86400; MCM_RETAIN_FOREVER */
