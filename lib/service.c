@@ -677,6 +677,13 @@ int mcm_service_create(mcm_service *service, const char *calling_ae, mcm_request
         goto done;
     }
     log_unknown_attributes(service, request);
+    /* Lenient validation took an empty optional attribute as absent (PS3.4 5.4.2.1: not permitted
+     * with zero length); so does the job, or N-GET would return it empty, which 3/3 forbids too. */
+    for (size_t k = 0; k < mcm_request_attribute_count; k++) {
+        uint32_t tag = mcm_request_attributes[k].tag;
+        if (mcm_request_attribute(request, tag) != NULL && mcm_request_attribute_length(request, tag) == 0)
+            (void)mcm_request_set_attribute_raw(request, tag, NULL, 0);
+    }
 
     char uid[MCM_UID_MAX + 1];
     if (requested_uid != NULL)

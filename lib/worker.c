@@ -290,6 +290,14 @@ static int compare_indexed_uids(const void *a, const void *b)
     return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
 }
 
+/* The profile an item's instance is written with (digest A17): its Requested Media Application
+ * Profile, or the SCP's default when it has none or an empty one (an empty optional value is
+ * absent, lenient validation, PS3.4 5.4.2.1). */
+static const char *profile_of(const mcm_workers *w, const mcm_reference *ref)
+{
+    return ref->profile != NULL && ref->profile[0] != '\0' ? ref->profile : w->opts->default_profile;
+}
+
 /* What the check of the referenced instances found. */
 typedef struct reference_check {
     mcm_stored_instance *stored; /* per item; zeroed when not found or a repeat */
@@ -347,9 +355,8 @@ static int check_references(mcm_workers *w, mcm_job *job, reference_check *check
         mcm_reference ref;
         mcm_request_reference(request, sorted[i].index, &ref);
         check->duplicates++;
-        rc = mcm_job_add_failed(job, ref.sop_class_uid, ref.sop_instance_uid,
-                                ref.profile != NULL ? ref.profile : w->opts->default_profile, MCM_FAILURE_PROCESSING,
-                                NULL, 0);
+        rc = mcm_job_add_failed(job, ref.sop_class_uid, ref.sop_instance_uid, profile_of(w, &ref),
+                                MCM_FAILURE_PROCESSING, NULL, 0);
         if (rc != MCM_OK)
             break;
     }
@@ -359,7 +366,7 @@ static int check_references(mcm_workers *w, mcm_job *job, reference_check *check
             continue;
         mcm_reference ref;
         mcm_request_reference(request, i, &ref);
-        const char *profile = ref.profile != NULL ? ref.profile : w->opts->default_profile;
+        const char *profile = profile_of(w, &ref);
         int got = mcm_store_get_instance(w->store, ref.sop_instance_uid, &check->stored[i]);
         if (got != MCM_OK && got != MCM_ENOTFOUND) {
             rc = got;
@@ -455,7 +462,7 @@ static void run_job(mcm_workers *w, running_job *r, mcm_job *job)
         instances[i].sop_instance_uid = check.stored[i].sop_instance_uid;
         instances[i].transfer_syntax_uid = check.stored[i].transfer_syntax_uid;
         instances[i].path = check.stored[i].path;
-        instances[i].profile = ref.profile != NULL ? ref.profile : w->opts->default_profile;
+        instances[i].profile = profile_of(w, &ref);
         instances[i].size = check.stored[i].size;
     }
     r->ctx.instances = instances;

@@ -9,6 +9,7 @@
 
 #include "service_fixture.h"
 
+#include "request_internal.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -327,6 +328,33 @@ START_TEST(record_without_file_no_instance)
     ck_assert_uint_eq(mcm_job_failed_count(job), 1);
     expect_failed_item(job, 0, MCM_TEST_CT_IMAGE, instance, MCM_FAILURE_NO_SUCH_INSTANCE, "STD-GEN-CD");
     mcm_job_free(job);
+}
+END_TEST
+
+/* Lenient validation takes an empty optional value as absent (PS3.4 5.4.2.1), and so does
+ * everything after it: the job does not carry it (N-GET would return it empty, which 3/3 does not
+ * permit), and an item with an empty Requested Media Application Profile is written with the
+ * SCP's default profile, which is what its instance tells the writer. */
+START_TEST(empty_optional_values_are_absent)
+{
+    char instance[65], uid[65];
+    mcm_fx_store(&fx, MCM_TEST_CT_IMAGE, instance);
+    mcm_request *request;
+    ck_assert_int_eq(mcm_request_new(&request), MCM_OK);
+    ck_assert_int_eq(mcm_request_add_reference_raw(request, MCM_TEST_CT_IMAGE, strlen(MCM_TEST_CT_IMAGE), instance,
+                                                   strlen(instance), "", 0),
+                     MCM_OK);
+    ck_assert_int_eq(mcm_request_set_attribute_raw(request, MCM_TAG_LABEL_TEXT, "", 0), MCM_OK);
+    ck_assert_int_eq(mcm_request_set_attribute_raw(request, MCM_TAG_ALLOW_MEDIA_SPLITTING, "", 0), MCM_OK);
+    mcm_fx_create(&fx, request, uid);
+    mcm_job *job = load(uid);
+    ck_assert_int_eq(mcm_job_has(job, MCM_TAG_LABEL_TEXT), 0);
+    ck_assert_int_eq(mcm_job_has(job, MCM_TAG_ALLOW_MEDIA_SPLITTING), 0);
+    mcm_job_free(job);
+    ck_assert_uint_eq(mcm_fx_initiate(&fx, uid, 0, NULL), 0x0000);
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK);
+    ck_assert(mcm_fx_wait_state(&fx, uid, MCM_JOB_DONE, "NORMAL"));
+    ck_assert_str_eq(fx.writer.profiles[0], "STD-GEN-CD");
 }
 END_TEST
 
@@ -789,6 +817,7 @@ Suite *mcm_suite_worker(void)
     tcase_add_test(tc, class_conflict_inst_ap_conflict);
     tcase_add_test(tc, duplicates_dupl_ref_inst);
     tcase_add_test(tc, record_without_file_no_instance);
+    tcase_add_test(tc, empty_optional_values_are_absent);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("interruptions");
