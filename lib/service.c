@@ -808,6 +808,10 @@ static size_t foreign_arguments(const mcm_request *info, int allow_initiate_argu
         uint32_t tag = mcm_request_attributes[k].tag;
         if (allow_initiate_arguments && (tag == MCM_TAG_NUMBER_OF_COPIES || tag == MCM_TAG_REQUEST_PRIORITY))
             continue;
+        /* Not an argument but a description of the data set's text (SOP Common, PS3.3 C.12.1):
+         * toolkits that put it into every data set they send must not get 0114 for it. */
+        if (tag == MCM_TAG_SPECIFIC_CHARACTER_SET)
+            continue;
         if (mcm_request_attribute(info, tag) != NULL) {
             if (count++ == 0)
                 *first = tag;

@@ -981,6 +981,27 @@ START_TEST(cancel_with_arguments_0114)
 }
 END_TEST
 
+/* Specific Character Set in the Action Information describes its text, it is no argument: some
+ * toolkits put it into every data set. Initiate and Cancel take it without 0114. */
+START_TEST(action_information_with_specific_character_set)
+{
+    char uid[65];
+    mcm_fx_create(&fx, mcm_fx_request_one(&fx), uid);
+    mcm_request *info;
+    ck_assert_int_eq(mcm_request_new(&info), MCM_OK);
+    ck_assert_int_eq(mcm_request_set_attribute(info, MCM_TAG_SPECIFIC_CHARACTER_SET, "ISO_IR 100"), MCM_OK);
+    ck_assert_int_eq(mcm_request_set_copies(info, 2), MCM_OK);
+    mcm_response rsp;
+    ck_assert_int_eq(mcm_service_action(fx.service, "SCU", uid, 1, info, &rsp), MCM_OK);
+    ck_assert_msg(rsp.status == 0x0000, "Initiate: 0x%04X %s", rsp.status, rsp.error_comment);
+    ck_assert_int_eq(mcm_fx_state(&fx, uid, NULL), MCM_JOB_PENDING);
+    ck_assert_int_eq(mcm_request_new(&info), MCM_OK);
+    ck_assert_int_eq(mcm_request_set_attribute(info, MCM_TAG_SPECIFIC_CHARACTER_SET, "ISO_IR 192"), MCM_OK);
+    ck_assert_int_eq(mcm_service_action(fx.service, "SCU", uid, 2, info, &rsp), MCM_OK);
+    ck_assert_msg(rsp.status == 0x0000, "Cancel: 0x%04X %s", rsp.status, rsp.error_comment);
+}
+END_TEST
+
 START_TEST(actions_refused_by_authorise)
 {
     char uid[65];
@@ -1536,6 +1557,7 @@ Suite *mcm_suite_service(void)
     tcase_add_test(tc, initiate_twice_a510);
     tcase_add_test(tc, cancel_idle_and_pending_delete);
     tcase_add_test(tc, cancel_with_arguments_0114);
+    tcase_add_test(tc, action_information_with_specific_character_set);
     tcase_add_test(tc, actions_refused_by_authorise);
     tcase_add_test(tc, cancel_denied_by_policy_c203);
     suite_add_tcase(s, tc);
