@@ -41,8 +41,7 @@ int mcm_media_context_init(mcm_media_context *ctx, const mcm_job *job, const mcm
     ctx->instances = instances;
     ctx->instance_count = instance_count;
     atomic_init(&ctx->stop_requested, 0);
-    atomic_init(&ctx->cancel_requested, 0);
-    atomic_init(&ctx->interruptible, 1);
+    atomic_init(&ctx->cancel_gate, MCM_CANCEL_OPEN);
     ctx->log = log;
     ctx->log_user = log_user;
     ctx->log_level = log_level;
@@ -145,11 +144,14 @@ MCM_EXTERN int mcm_media_defer(mcm_media_context *ctx, const char *term, unsigne
 
 MCM_EXTERN int mcm_media_should_stop(const mcm_media_context *ctx)
 {
-    return ctx != NULL && (atomic_load(&ctx->stop_requested) || atomic_load(&ctx->cancel_requested));
+    return ctx != NULL && (atomic_load(&ctx->stop_requested) || atomic_load(&ctx->cancel_gate) == MCM_CANCEL_TAKEN);
 }
 
+/* A compare-and-swap, never a store: a job a Cancel has taken stays taken (media_context.h). */
 MCM_EXTERN void mcm_media_set_interruptible(mcm_media_context *ctx, int interruptible)
 {
-    if (ctx != NULL)
-        atomic_store(&ctx->interruptible, interruptible != 0);
+    if (ctx == NULL)
+        return;
+    int expected = interruptible ? MCM_CANCEL_CLOSED : MCM_CANCEL_OPEN;
+    atomic_compare_exchange_strong(&ctx->cancel_gate, &expected, interruptible ? MCM_CANCEL_OPEN : MCM_CANCEL_CLOSED);
 }

@@ -16,24 +16,34 @@ extern "C" {
 #endif
 
 typedef enum mcm_media_outcome {
-    MCM_MEDIA_OUTCOME_DONE = 0,   /* writer returned 0 and reported no failure */
-    MCM_MEDIA_OUTCOME_FAILED = 1, /* mcm_media_fail(), or a non-zero return */
+    MCM_MEDIA_OUTCOME_DONE = 0,    /* writer returned 0 and reported no failure */
+    MCM_MEDIA_OUTCOME_FAILED = 1,  /* mcm_media_fail(), or a non-zero return */
     MCM_MEDIA_OUTCOME_DEFERRED = 2 /* mcm_media_defer() */
 } mcm_media_outcome;
+
+/* Whether a Cancel may interrupt the job (the context's cancel_gate). One atomic holds both the
+ * writer's declaration and a Cancel's claim, and each moves it only by compare-and-swap, so that
+ * "no longer interruptible" and "cancelled" cannot both win: a Cancel answered 0000 has always
+ * stopped the writer (PS3.4 S.3.2.3.3, digest 5.12), and a writer that went on to finish its
+ * media has always made the Cancel C202. */
+typedef enum mcm_cancel_gate {
+    MCM_CANCEL_OPEN = 0,   /* the writer may be interrupted (the default) */
+    MCM_CANCEL_CLOSED = 1, /* the writer declared it cannot be (a Cancel gets C202) */
+    MCM_CANCEL_TAKEN = 2   /* a Cancel took the job: mcm_media_should_stop() is non-zero for good */
+} mcm_cancel_gate;
 
 struct mcm_media_context {
     const mcm_job *job;
     const mcm_instance *instances;
     size_t instance_count;
-    atomic_int stop_requested;   /* raised by mcm_scp_stop() */
-    atomic_int cancel_requested; /* raised by a successful Cancel */
-    atomic_int interruptible;    /* writer's declaration; 1 until it says otherwise */
-    mcm_job *results;            /* collects volumes, pieces and failed items (lib/job_internal.h) */
+    atomic_int stop_requested; /* raised by mcm_scp_stop() */
+    atomic_int cancel_gate;    /* mcm_cancel_gate */
+    mcm_job *results;          /* collects volumes, pieces and failed items (lib/job_internal.h) */
     mcm_media_outcome outcome;
-    char term[65];               /* Execution Status Info for FAILED / DEFERRED */
+    char term[65]; /* Execution Status Info for FAILED / DEFERRED */
     char message[256];
     unsigned retry_seconds;
-    unsigned volume, volumes;    /* last progress report */
+    unsigned volume, volumes; /* last progress report */
     mcm_log_fn log;
     void *log_user;
     mcm_log_level log_level;

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "job_internal.h"
 #include "request_internal.h"
+#include "status_internal.h"
 #include "store.h"
 #include "vr.h"
 #include "worker.h"
@@ -78,26 +79,6 @@ void mcm_service_log(mcm_service *service, mcm_log_level level, const char *fmt,
 
 /* ---- options ---- */
 
-/* An AE title (PS3.5 6.2 AE): 1-16 characters, no backslash or control character, not only
- * spaces (leading and trailing spaces are padding). */
-static int ae_title_valid(const char *title)
-{
-    if (title == NULL)
-        return 0;
-    size_t n = strlen(title);
-    if (n == 0 || n > 16)
-        return 0;
-    int significant = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)title[i];
-        if (c < 0x20 || c == 0x7F || c == '\\')
-            return 0;
-        if (c != ' ')
-            significant = 1;
-    }
-    return significant;
-}
-
 /* The significant part of an AE title (without leading and trailing spaces) into out[17]. */
 static const char *ae_trim(const char *title, char out[17])
 {
@@ -128,9 +109,11 @@ static char *copy_string(const char *s, int *failed)
 static int check_options(const mcm_scp_options *o)
 {
     char why[96];
-    if (o->version != MCM_SCP_OPTIONS_VERSION)
+    /* Every version up to ours: a program built against older headers keeps working with a newer
+     * library of the same soname (the SCU, wait and media options do the same). */
+    if (o->version < 1 || o->version > MCM_SCP_OPTIONS_VERSION)
         return mcm_fail(MCM_EINVAL,
-                        "mcm_scp_options.version is %u, this library knows version %u (use "
+                        "mcm_scp_options.version is %u, this library knows versions 1 to %u (use "
                         "MCM_SCP_OPTIONS_INIT)",
                         o->version, MCM_SCP_OPTIONS_VERSION);
     if (o->storage_dir == NULL || o->storage_dir[0] == '\0')
@@ -141,16 +124,16 @@ static int check_options(const mcm_scp_options *o)
         return mcm_fail(MCM_EINVAL, "mcm_scp_options.database_path is required (the job store)");
     if (o->write_media == NULL)
         return mcm_fail(MCM_EINVAL, "mcm_scp_options.write_media is required (the media writer callback)");
-    if (o->ae_title != NULL && !ae_title_valid(o->ae_title))
+    if (o->ae_title != NULL && !mcm_ae_title_check(o->ae_title))
         return mcm_fail(MCM_EINVAL,
-                        "mcm_scp_options.ae_title \"%.40s\" is not a valid AE title (1-16 characters, "
+                        "mcm_scp_options.ae_title \"%.40s\" is not a valid AE title (1-16 ASCII characters, "
                         "no backslash or control character)",
                         o->ae_title);
     if (o->allowed_calling_ae_title_count > 0 && o->allowed_calling_ae_titles == NULL)
         return mcm_fail(MCM_EINVAL, "mcm_scp_options.allowed_calling_ae_titles is NULL but its count is %zu",
                         o->allowed_calling_ae_title_count);
     for (size_t i = 0; i < o->allowed_calling_ae_title_count; i++)
-        if (!ae_title_valid(o->allowed_calling_ae_titles[i]))
+        if (!mcm_ae_title_check(o->allowed_calling_ae_titles[i]))
             return mcm_fail(MCM_EINVAL, "allowed calling AE title %zu \"%.40s\" is not a valid AE title", i,
                             o->allowed_calling_ae_titles[i] != NULL ? o->allowed_calling_ae_titles[i] : "(null)");
     if (o->default_profile != NULL &&
@@ -172,7 +155,7 @@ static int check_options(const mcm_scp_options *o)
         return mcm_fail(MCM_EINVAL, "mcm_scp_options.max_copies %u is not in 1..%d", o->max_copies, MCM_MAX_COPIES);
     if (o->acse_timeout_seconds < 0 || o->dimse_timeout_seconds < 0)
         return mcm_fail(MCM_EINVAL, "mcm_scp_options timeouts must not be negative");
-    if (o->max_pdu < 4096 || o->max_pdu > 131072)
+    if (o->max_pdu != 0 && (o->max_pdu < 4096 || o->max_pdu > 131072)) /* 0: the default (lib/dcmtk/scp.cc) */
         return mcm_fail(MCM_EINVAL, "mcm_scp_options.max_pdu %u is not in 4096..131072 (DCMTK's range)",
                         (unsigned)o->max_pdu);
     const int64_t retention[3] = {o->retention_idle_seconds, o->retention_done_seconds, o->retention_instance_seconds};
@@ -386,39 +369,19 @@ static void finish_response(const mcm_service *service, mcm_response *rsp)
 {
     if (!service->opts.annex_c_details)
         return;
-    int comment = 0, offending = 0, identifiers = 0, action_type = 0, instance = 0;
-    switch (rsp->status) {
-    case 0x0000: instance = action_type = 1; break;
-    case 0x0001: comment = offending = 1; break;
-    case 0x0105:
-    case 0x0120: identifiers = 1; break;
-    case 0x0107: identifiers = instance = 1; break;
-    case 0x0110: comment = instance = 1; break;
-    case 0x0111:
-    case 0x0112:
-    case 0x0117: instance = 1; break;
-    case 0x0114:
-    case 0x0123: action_type = 1; break;
-    case 0x0115: instance = action_type = 1; break;
-    case 0x0119: instance = 1; break;
-    case 0x0124: comment = 1; break;
-    default:
-        /* Service-specific Failed codes (Axxx, Cxxx): Offending Element and Error Comment. */
-        if ((rsp->status & 0xF000) == 0xA000 || (rsp->status & 0xF000) == 0xC000)
-            comment = offending = 1;
-        break;
-    }
-    if (!comment)
+    unsigned fields = mcm_status_annex_c_fields(rsp->status);
+    if (!(fields & MCM_FIELD_ERROR_COMMENT))
         rsp->error_comment[0] = '\0';
-    if (!offending)
+    if (!(fields & MCM_FIELD_OFFENDING_ELEMENT))
         rsp->offending_element_count = 0;
-    if (!identifiers)
+    if (!(fields & MCM_FIELD_ATTRIBUTE_IDENTIFIER_LIST))
         rsp->attribute_identifier_count = 0;
-    if (!action_type)
+    if (!(fields & MCM_FIELD_ACTION_TYPE_ID))
         rsp->has_action_type_id = 0;
-    if (!instance)
+    if (!(fields & MCM_FIELD_AFFECTED_SOP_INSTANCE_UID))
         rsp->affected_sop_instance_uid[0] = '\0';
-    rsp->has_error_id = 0;
+    if (!(fields & MCM_FIELD_ERROR_ID))
+        rsp->has_error_id = 0;
 }
 
 /* Copy a UID into the reply's Affected SOP Instance UID if it can be sent as UI at all (at most 64
@@ -714,6 +677,13 @@ int mcm_service_create(mcm_service *service, const char *calling_ae, mcm_request
         goto done;
     }
     log_unknown_attributes(service, request);
+    /* Lenient validation took an empty optional attribute as absent (PS3.4 5.4.2.1: not permitted
+     * with zero length); so does the job, or N-GET would return it empty, which 3/3 forbids too. */
+    for (size_t k = 0; k < mcm_request_attribute_count; k++) {
+        uint32_t tag = mcm_request_attributes[k].tag;
+        if (mcm_request_attribute(request, tag) != NULL && mcm_request_attribute_length(request, tag) == 0)
+            (void)mcm_request_set_attribute_raw(request, tag, NULL, 0);
+    }
 
     char uid[MCM_UID_MAX + 1];
     if (requested_uid != NULL)
@@ -837,6 +807,10 @@ static size_t foreign_arguments(const mcm_request *info, int allow_initiate_argu
     for (size_t k = 0; k < mcm_request_attribute_count; k++) {
         uint32_t tag = mcm_request_attributes[k].tag;
         if (allow_initiate_arguments && (tag == MCM_TAG_NUMBER_OF_COPIES || tag == MCM_TAG_REQUEST_PRIORITY))
+            continue;
+        /* Not an argument but a description of the data set's text (SOP Common, PS3.3 C.12.1):
+         * toolkits that put it into every data set they send must not get 0114 for it. */
+        if (tag == MCM_TAG_SPECIFIC_CHARACTER_SET)
             continue;
         if (mcm_request_attribute(info, tag) != NULL) {
             if (count++ == 0)
@@ -1035,24 +1009,26 @@ static void cancel(mcm_service *service, const char *uid, int denied_by_policy, 
     }
     mcm_job_transition t;
     memset(&t, 0, sizeof t);
-    int running = 0;
     if (rc == MCM_OK) {
         mcm_job_event event = {.type = MCM_EVENT_CANCEL, .cancel_denied = denied_by_policy};
         if (state == MCM_JOB_CREATING) {
-            int interruptible = 1;
-            running = mcm_workers_find(service->workers, uid, &interruptible);
-            event.not_interruptible = running && !interruptible;
+            /* Digest 5.12: success means the creation was stopped. The writer is stopped here, in
+             * the step that finds it interruptible, before the job is deleted: a writer that
+             * declares itself non-interruptible after this sees the stop instead of finishing. */
+            int interrupted = 0;
+            int running = mcm_workers_interrupt(service->workers, uid, !denied_by_policy, &interrupted);
+            event.not_interruptible = running && !interrupted;
             /* CREATING but no worker here holds it: another process's job; do not pull it away. */
             event.cancel_denied = event.cancel_denied || !running;
         }
         rc = mcm_job_next(state, info[0] != '\0' ? info : NULL, &event, &t);
     }
+    /* Under the store's mutex, so that the worker's result is dropped before the UID can be used
+     * again. Should the deletion fail, the stopped job goes back to the queue (lib/worker.c). */
     if (rc == MCM_OK && t.status == MCM_STATUS_SUCCESS) {
         rc = mcm_store_delete_job(service->store, uid);
-        /* Under the store's mutex, so the worker's result (saved only if still CREATING) finds the
-         * job gone and the writer is told to stop (digest 5.12: stopped and deleted). */
-        if (rc == MCM_OK && running)
-            mcm_workers_cancel(service->workers, uid);
+        if (rc == MCM_OK && state == MCM_JOB_CREATING)
+            mcm_workers_forget(service->workers, uid);
     }
     mcm_store_unlock(service->store);
 

@@ -5,6 +5,7 @@
  * Constant tables and pure functions; no state.
  */
 #include "error.h"
+#include "status_internal.h"
 
 #include "dcmmcm/status.h"
 
@@ -193,6 +194,39 @@ MCM_EXTERN int mcm_status_scp_may_send(uint16_t status, mcm_operation op)
 {
     const status_entry *e = find_for(status, op);
     return e != NULL && e->scp_may_send;
+}
+
+unsigned mcm_status_annex_c_fields(uint16_t status)
+{
+    switch (status) {
+    case 0x0000:
+        return MCM_FIELD_AFFECTED_SOP_CLASS_UID | MCM_FIELD_AFFECTED_SOP_INSTANCE_UID | MCM_FIELD_ACTION_TYPE_ID;
+    case 0x0105:
+    case 0x0120: return MCM_FIELD_ATTRIBUTE_IDENTIFIER_LIST;
+    case 0x0107:
+        return MCM_FIELD_AFFECTED_SOP_CLASS_UID | MCM_FIELD_AFFECTED_SOP_INSTANCE_UID |
+               MCM_FIELD_ATTRIBUTE_IDENTIFIER_LIST;
+    case 0x0110:
+        return MCM_FIELD_AFFECTED_SOP_CLASS_UID | MCM_FIELD_AFFECTED_SOP_INSTANCE_UID | MCM_FIELD_ERROR_COMMENT |
+               MCM_FIELD_ERROR_ID;
+    case 0x0111:
+    case 0x0112:
+    case 0x0117: return MCM_FIELD_AFFECTED_SOP_INSTANCE_UID;
+    case 0x0118: return MCM_FIELD_AFFECTED_SOP_CLASS_UID;
+    case 0x0119: return MCM_FIELD_AFFECTED_SOP_CLASS_UID | MCM_FIELD_AFFECTED_SOP_INSTANCE_UID;
+    case 0x0114:
+    case 0x0123: return MCM_FIELD_AFFECTED_SOP_CLASS_UID | MCM_FIELD_ACTION_TYPE_ID;
+    case 0x0115:
+        return MCM_FIELD_AFFECTED_SOP_CLASS_UID | MCM_FIELD_AFFECTED_SOP_INSTANCE_UID | MCM_FIELD_ACTION_TYPE_ID;
+    case 0x0122:
+    case 0x0124: return MCM_FIELD_ERROR_COMMENT;
+    default: {
+        unsigned high = status >> 12;
+        if (status == 0x0001 || high == 0xA || high == 0xB || high == 0xC)
+            return MCM_FIELD_ERROR_COMMENT | MCM_FIELD_OFFENDING_ELEMENT;
+        return 0; /* 0106, 0121, 0210-0213 and the rest: Status only */
+    }
+    }
 }
 
 MCM_EXTERN void mcm_response_clear(mcm_response *r)

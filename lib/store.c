@@ -1347,31 +1347,32 @@ static int collect_deleted(mcm_store *store, sqlite3_stmt *st, string_list *list
     return result;
 }
 
-int mcm_store_expire_jobs(mcm_store *store, int64_t now, int64_t idle_seconds, int64_t done_seconds,
-                          void (*fn)(const char *uid, void *user), void *user, size_t *count)
+/* Run the DELETE ... RETURNING statement id with ?1 = now and ?2, ?3 = periods (?3 unused by
+ * statements that have no third parameter), in one write transaction; after the commit (so that
+ * no callback hears of a deletion that could still roll back) pass each returned text to fn. */
+static int expire(mcm_store *store, enum statement_id id, int64_t now, int64_t first_period, int64_t second_period,
+                  const char *what, void (*fn)(const char *text, void *user), void *user, size_t *count)
 {
-    if (store == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_expire_jobs: store is NULL");
     string_list deleted = {NULL, 0, 0};
     mcm_store_lock(store);
-    int result = begin(store, 1, "expire jobs");
+    int result = begin(store, 1, what);
     if (result == MCM_OK) {
-        sqlite3_stmt *st = statement(store, ST_JOB_EXPIRE);
+        sqlite3_stmt *st = statement(store, id);
         int brc = SQLITE_OK;
         BIND(sqlite3_bind_int64(st, 1, now));
-        BIND(sqlite3_bind_int64(st, 2, idle_seconds));
-        BIND(sqlite3_bind_int64(st, 3, done_seconds));
+        BIND(sqlite3_bind_int64(st, 2, first_period));
+        if (sqlite3_bind_parameter_count(st) >= 3)
+            BIND(sqlite3_bind_int64(st, 3, second_period));
         if (brc != SQLITE_OK) {
-            result = db_fail(store, brc, "expiring jobs");
+            result = db_fail(store, brc, "%s", what);
             release(st);
         } else {
-            result = collect_deleted(store, st, &deleted, "deleting expired jobs");
+            result = collect_deleted(store, st, &deleted, what);
         }
-        result = finish(store, result, "expiring jobs");
+        result = finish(store, result, what);
     }
     mcm_store_unlock(store);
     if (result == MCM_OK) {
-        /* After the commit: a callback never hears of a deletion that could still roll back. */
         if (fn != NULL)
             for (size_t i = 0; i < deleted.count; i++)
                 fn(deleted.items[i], user);
@@ -1380,6 +1381,14 @@ int mcm_store_expire_jobs(mcm_store *store, int64_t now, int64_t idle_seconds, i
     }
     string_list_free(&deleted);
     return result;
+}
+
+int mcm_store_expire_jobs(mcm_store *store, int64_t now, int64_t idle_seconds, int64_t done_seconds,
+                          void (*fn)(const char *uid, void *user), void *user, size_t *count)
+{
+    if (store == NULL)
+        return mcm_fail(MCM_EINVAL, "mcm_store_expire_jobs: store is NULL");
+    return expire(store, ST_JOB_EXPIRE, now, idle_seconds, done_seconds, "expiring jobs", fn, user, count);
 }
 
 int mcm_store_put_instance(mcm_store *store, const char *sop_class_uid, const char *sop_instance_uid,
@@ -1468,31 +1477,6 @@ int mcm_store_expire_instances(mcm_store *store, int64_t now, int64_t seconds, v
             *count = 0;
         return MCM_OK;
     }
-    string_list deleted = {NULL, 0, 0};
-    mcm_store_lock(store);
-    int result = begin(store, 1, "expire instances");
-    if (result == MCM_OK) {
-        sqlite3_stmt *st = statement(store, ST_INSTANCE_EXPIRE);
-        int brc = SQLITE_OK;
-        BIND(sqlite3_bind_int64(st, 1, now));
-        BIND(sqlite3_bind_int64(st, 2, seconds));
-        if (brc != SQLITE_OK) {
-            result = db_fail(store, brc, "expiring instances");
-            release(st);
-        } else {
-            result = collect_deleted(store, st, &deleted, "deleting expired instance records");
-        }
-        result = finish(store, result, "expiring instances");
-    }
-    mcm_store_unlock(store);
-    if (result == MCM_OK) {
-        /* After the commit, so a file is removed only once its record is gone for good. */
-        if (fn != NULL)
-            for (size_t i = 0; i < deleted.count; i++)
-                fn(deleted.items[i], user);
-        if (count != NULL)
-            *count = deleted.count;
-    }
-    string_list_free(&deleted);
-    return result;
+    /* After the commit, so a file is removed only once its record is gone for good. */
+    return expire(store, ST_INSTANCE_EXPIRE, now, seconds, 0, "expiring instances", fn, user, count);
 }

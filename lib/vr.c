@@ -188,6 +188,24 @@ int mcm_vr_check(mcm_vr vr, const char *value, size_t length, char *why, size_t 
     return reason(why, why_size, "unknown VR");
 }
 
+int mcm_ae_title_check(const char *title)
+{
+    if (title == NULL)
+        return 0;
+    size_t n = strlen(title);
+    if (n == 0 || n > 16)
+        return 0;
+    int significant = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)title[i];
+        if (c < 0x20 || c >= 0x7F || c == '\\')
+            return 0;
+        if (c != ' ')
+            significant = 1;
+    }
+    return significant;
+}
+
 static int equals(const char *value, size_t length, const char *term)
 {
     return strlen(term) == length && memcmp(value, term, length) == 0;

@@ -54,6 +54,11 @@ int mcm_attribute_check(const mcm_attribute_def *def, const char *value, size_t 
 /* 1 if value[0..length) is a valid UID (PS3.5 9.1), else 0. */
 int mcm_uid_check(const char *value, size_t length);
 
+/* 1 if title is a valid AE title (PS3.5 6.2 AE): 1-16 characters of the default repertoire (no
+ * backslash, no control character, nothing outside ASCII), not only spaces (leading and trailing
+ * spaces are padding); else 0. */
+int mcm_ae_title_check(const char *title);
+
 /* The name of a VR ("UI"). */
 const char *mcm_vr_name(mcm_vr vr);
 

@@ -10,8 +10,8 @@
  * mcm_job_apply() and the store.
  *
  * Locks: store mutex before `lock`, never the reverse (see worker.h). `lock` protects every field
- * below it in struct mcm_workers; a context's stop/cancel/interruptible flags are atomics that
- * other threads touch only while the registry holds the context.
+ * below it in struct mcm_workers; a context's stop flag and cancel gate are atomics that other
+ * threads touch only while the registry holds the context.
  */
 #include "worker.h"
 
@@ -30,11 +30,17 @@
 #define DEFAULT_HOUSEKEEPING_MS 5000u
 /* After a store failure a worker waits this long before trying again (no busy loop). */
 #define ERROR_BACKOFF_MS 1000u
+/* A result the store refused is saved again after these pauses, doubling (save_result). */
+#define SAVE_BACKOFF_FIRST_MS 100u
+#define SAVE_BACKOFF_MAX_MS 5000u
 
 /* One job being processed by a worker. */
 typedef struct running_job {
     char uid[MCM_UID_MAX + 1];
     mcm_media_context ctx;
+    /* A Cancel deleted the job (mcm_workers_forget): nothing of it is saved, and the registry no
+     * longer answers for its UID. Written and read with the store's mutex held. */
+    int deleted;
     struct running_job *next;
 } running_job;
 
@@ -134,36 +140,44 @@ void mcm_workers_set_housekeeping_interval(mcm_workers *workers, unsigned millis
 
 /* ---- registry ---- */
 
+/* The running job uid (deleted ones are gone as far as a UID goes); w->lock and the store's mutex held. */
 static running_job *find_locked(mcm_workers *w, const char *uid)
 {
     for (running_job *r = w->registry; r != NULL; r = r->next)
-        if (strcmp(r->uid, uid) == 0)
+        if (!r->deleted && strcmp(r->uid, uid) == 0)
             return r;
     return NULL;
 }
 
-int mcm_workers_find(mcm_workers *workers, const char *uid, int *interruptible)
+int mcm_workers_interrupt(mcm_workers *workers, const char *uid, int take, int *interrupted)
 {
+    if (interrupted != NULL)
+        *interrupted = 0;
     if (workers == NULL || uid == NULL)
         return 0;
     pthread_mutex_lock(&workers->lock);
     running_job *r = find_locked(workers, uid);
-    if (r != NULL && interruptible != NULL)
-        *interruptible = atomic_load(&r->ctx.interruptible);
+    if (r != NULL) {
+        int gate = MCM_CANCEL_OPEN;
+        int got = take ? atomic_compare_exchange_strong(&r->ctx.cancel_gate, &gate, MCM_CANCEL_TAKEN)
+                       : (gate = atomic_load(&r->ctx.cancel_gate)) != MCM_CANCEL_CLOSED;
+        /* TAKEN already: an earlier Cancel took it but could not delete the job; this one may. */
+        if (interrupted != NULL)
+            *interrupted = got || gate == MCM_CANCEL_TAKEN;
+    }
     pthread_mutex_unlock(&workers->lock);
     return r != NULL;
 }
 
-int mcm_workers_cancel(mcm_workers *workers, const char *uid)
+void mcm_workers_forget(mcm_workers *workers, const char *uid)
 {
     if (workers == NULL || uid == NULL)
-        return 0;
+        return;
     pthread_mutex_lock(&workers->lock);
     running_job *r = find_locked(workers, uid);
     if (r != NULL)
-        atomic_store(&r->ctx.cancel_requested, 1);
+        r->deleted = 1;
     pthread_mutex_unlock(&workers->lock);
-    return r != NULL;
 }
 
 static void register_job(mcm_workers *w, running_job *r)
@@ -191,18 +205,47 @@ static void unregister_job(mcm_workers *w, running_job *r)
 
 /* Save job (whose state the state machine has just changed from CREATING) and take it out of the
  * registry, both under the store's mutex (worker.h). A job deleted meanwhile (Cancel) is not
- * resurrected: the store refuses the save. */
+ * resurrected, nor is a new job with its UID overwritten: the save is skipped.
+ * A save the store refuses (locked by another program, a full disk) is tried again until it
+ * works or the workers stop: given up, the job would stay CREATING in the store with no worker
+ * behind it until the next start, its N-GET saying CREATING and a Cancel getting C203 all along.
+ * Meanwhile the job stays in the registry, so a Cancel still reaches it. */
 static void save_result(mcm_workers *w, running_job *r, mcm_job *job, int64_t retry_after)
 {
-    mcm_store_lock(w->store);
-    int rc = mcm_store_update_job(w->store, job, MCM_JOB_CREATING, retry_after, now_seconds());
-    unregister_job(w, r);
-    mcm_store_unlock(w->store);
+    unsigned backoff_ms = SAVE_BACKOFF_FIRST_MS;
+    int rc;
+    for (;;) {
+        mcm_store_lock(w->store);
+        rc = r->deleted ? MCM_ENOTFOUND
+                        : mcm_store_update_job(w->store, job, MCM_JOB_CREATING, retry_after, now_seconds());
+        int stopping = 0;
+        if (rc != MCM_OK && rc != MCM_ENOTFOUND && rc != MCM_ESTATE) {
+            pthread_mutex_lock(&w->lock);
+            stopping = w->stopping;
+            pthread_mutex_unlock(&w->lock);
+        }
+        if (rc == MCM_OK || rc == MCM_ENOTFOUND || rc == MCM_ESTATE || stopping) {
+            unregister_job(w, r);
+            mcm_store_unlock(w->store);
+            break;
+        }
+        mcm_store_unlock(w->store);
+        mcm_service_log(w->service, MCM_LOG_ERROR, "job %s: cannot save its result (%s), trying again in %u ms: %s",
+                        r->uid, mcm_job_state_name(mcm_job_state_of(job)), backoff_ms, mcm_last_error());
+        pthread_mutex_lock(&w->lock);
+        struct timespec until = deadline_after(backoff_ms);
+        while (!w->stopping && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT) {
+        }
+        pthread_mutex_unlock(&w->lock);
+        backoff_ms = backoff_ms * 2 < SAVE_BACKOFF_MAX_MS ? backoff_ms * 2 : SAVE_BACKOFF_MAX_MS;
+    }
     if (rc == MCM_ENOTFOUND || rc == MCM_ESTATE)
         mcm_service_log(w->service, MCM_LOG_INFO, "job %s was cancelled while it ran: result discarded", r->uid);
     else if (rc != MCM_OK)
-        mcm_service_log(w->service, MCM_LOG_ERROR, "job %s: cannot save its result (%s): %s", r->uid,
-                        mcm_job_state_name(mcm_job_state_of(job)), mcm_last_error());
+        mcm_service_log(w->service, MCM_LOG_ERROR,
+                        "job %s: result (%s) not saved before the stop: the job stays CREATING in the store and "
+                        "goes back to PENDING at the next start",
+                        r->uid, mcm_job_state_name(mcm_job_state_of(job)));
     else
         mcm_service_log(w->service, MCM_LOG_INFO, "job %s: %s (%s)", r->uid, mcm_job_state_name(mcm_job_state_of(job)),
                         mcm_job_status_info(job) != NULL ? mcm_job_status_info(job) : "");
@@ -245,6 +288,14 @@ static int compare_indexed_uids(const void *a, const void *b)
     const indexed_uid *x = a, *y = b;
     int c = strcmp(x->uid, y->uid);
     return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* The profile an item's instance is written with (digest A17): its Requested Media Application
+ * Profile, or the SCP's default when it has none or an empty one (an empty optional value is
+ * absent, lenient validation, PS3.4 5.4.2.1). */
+static const char *profile_of(const mcm_workers *w, const mcm_reference *ref)
+{
+    return ref->profile != NULL && ref->profile[0] != '\0' ? ref->profile : w->opts->default_profile;
 }
 
 /* What the check of the referenced instances found. */
@@ -304,9 +355,8 @@ static int check_references(mcm_workers *w, mcm_job *job, reference_check *check
         mcm_reference ref;
         mcm_request_reference(request, sorted[i].index, &ref);
         check->duplicates++;
-        rc = mcm_job_add_failed(job, ref.sop_class_uid, ref.sop_instance_uid,
-                                ref.profile != NULL ? ref.profile : w->opts->default_profile, MCM_FAILURE_PROCESSING,
-                                NULL, 0);
+        rc = mcm_job_add_failed(job, ref.sop_class_uid, ref.sop_instance_uid, profile_of(w, &ref),
+                                MCM_FAILURE_PROCESSING, NULL, 0);
         if (rc != MCM_OK)
             break;
     }
@@ -316,7 +366,7 @@ static int check_references(mcm_workers *w, mcm_job *job, reference_check *check
             continue;
         mcm_reference ref;
         mcm_request_reference(request, i, &ref);
-        const char *profile = ref.profile != NULL ? ref.profile : w->opts->default_profile;
+        const char *profile = profile_of(w, &ref);
         int got = mcm_store_get_instance(w->store, ref.sop_instance_uid, &check->stored[i]);
         if (got != MCM_OK && got != MCM_ENOTFOUND) {
             rc = got;
@@ -412,7 +462,7 @@ static void run_job(mcm_workers *w, running_job *r, mcm_job *job)
         instances[i].sop_instance_uid = check.stored[i].sop_instance_uid;
         instances[i].transfer_syntax_uid = check.stored[i].transfer_syntax_uid;
         instances[i].path = check.stored[i].path;
-        instances[i].profile = ref.profile != NULL ? ref.profile : w->opts->default_profile;
+        instances[i].profile = profile_of(w, &ref);
         instances[i].size = check.stored[i].size;
     }
     r->ctx.instances = instances;
@@ -429,8 +479,9 @@ static void run_job(mcm_workers *w, running_job *r, mcm_job *job)
     mcm_media_context_finish(&r->ctx, writer_rc);
     const mcm_job *results = r->ctx.results;
 
-    if (atomic_load(&r->ctx.cancel_requested)) {
-        /* Deleted by Cancel: the save below finds nothing; nothing else to do. */
+    if (atomic_load(&r->ctx.cancel_gate) == MCM_CANCEL_TAKEN) {
+        /* Taken by a Cancel, which deleted the job: the save below finds nothing. (Had the
+         * Cancel failed to delete it, the job waits in the queue again.) */
         requeue(w, r, job, "QUEUED", 0);
     } else if (!completed && r->ctx.outcome != MCM_MEDIA_OUTCOME_DEFERRED && atomic_load(&r->ctx.stop_requested)) {
         /* Stopped before it finished: not the request's fault, and no partial media stands

@@ -11,7 +11,7 @@
  * Locks: the store's mutex comes before the workers' own lock, never the other way round.
  * Claiming a job and registering it happen under the store's mutex, and so do saving a job's
  * result and unregistering it: whoever holds the store's mutex sees a CREATING job in the
- * registry, so mcm_workers_find() is exact for a caller that holds it.
+ * registry, so mcm_workers_interrupt() is exact for a caller that holds it.
  */
 #ifndef MCM_LIB_WORKER_H
 #define MCM_LIB_WORKER_H
@@ -44,12 +44,18 @@ void mcm_workers_wake(mcm_workers *workers);
 /* How often the housekeeping thread runs retention (default 5000 ms); takes effect at its next wait. */
 void mcm_workers_set_housekeeping_interval(mcm_workers *workers, unsigned milliseconds);
 
-/* With the store's mutex held: 1 if the job uid is being processed by a worker here, with
- * *interruptible (may be NULL) its writer's declaration; 0 if not. */
-int mcm_workers_find(mcm_workers *workers, const char *uid, int *interruptible);
-/* Raise the cancel flag of the running job uid (after the job was deleted): its writer sees
- * mcm_media_should_stop() and the worker's result finds nothing to save. 1 if found, else 0. */
-int mcm_workers_cancel(mcm_workers *workers, const char *uid);
+/* With the store's mutex held, for a Cancel of the CREATING job uid: 0 if no worker here runs it.
+ * Otherwise 1, and *interrupted says whether the Cancel got the job: with take, a job whose writer
+ * may be interrupted is taken from it in the same atomic step that reads the writer's declaration
+ * (its mcm_media_should_stop() is non-zero from then on, and it can no longer declare itself
+ * non-interruptible: media_context.h); without take (a Cancel that will be refused anyway) the
+ * declaration is only read. *interrupted 0: the writer declared it cannot be interrupted (C202). */
+int mcm_workers_interrupt(mcm_workers *workers, const char *uid, int take, int *interrupted);
+/* With the store's mutex held, right after a Cancel deleted the CREATING job uid: its worker's
+ * result is dropped unsaved. The UID is free again at once (an SCU may N-CREATE it anew and a
+ * second worker take the new job before the first has finished with the old one): a save guarded
+ * by the UID and the state CREATING alone would land on the new job. */
+void mcm_workers_forget(mcm_workers *workers, const char *uid);
 
 #ifdef __cplusplus
 }

@@ -127,6 +127,29 @@ static int fixture_writer(const mcm_job *job, const mcm_instance *instances, siz
         rc = released ? write_volume(w, job, instances, count, ctx) : w->hold_returns;
         break;
     }
+    case MCM_FX_GATED: {
+        pthread_mutex_lock(&w->lock);
+        while (w->release_upto < call && !w->abandon)
+            pthread_cond_wait(&w->cond, &w->lock);
+        int abandoned = w->release_upto < call;
+        pthread_mutex_unlock(&w->lock);
+        if (abandoned) {
+            rc = w->hold_returns;
+            break;
+        }
+        /* From here the media are committed, unless a Cancel already took the job. */
+        mcm_media_set_interruptible(ctx, 0);
+        if (mcm_media_should_stop(ctx)) {
+            mcm_media_set_interruptible(ctx, 1);
+            pthread_mutex_lock(&w->lock);
+            w->saw_stop = 1;
+            pthread_mutex_unlock(&w->lock);
+            rc = w->hold_returns;
+            break;
+        }
+        rc = write_volume(w, job, instances, count, ctx);
+        break;
+    }
     case MCM_FX_FAIL_INSTANCE_ONLY:
         mcm_media_fail_instance(ctx, 0, MCM_FAILURE_INSTANCE_SIZE_EXCEEDED, NULL, 0);
         rc = 0;
@@ -176,6 +199,10 @@ void mcm_fx_reopen(mcm_fx *fx)
 
 void mcm_fx_teardown(mcm_fx *fx)
 {
+    pthread_mutex_lock(&fx->writer.lock);
+    fx->writer.abandon = 1; /* MCM_FX_GATED writers do not hear the stop */
+    pthread_cond_broadcast(&fx->writer.cond);
+    pthread_mutex_unlock(&fx->writer.lock);
     mcm_service_close(fx->service);
     fx->service = NULL;
     pthread_cond_destroy(&fx->writer.cond);
@@ -345,6 +372,14 @@ void mcm_fx_release(mcm_fx *fx)
 {
     pthread_mutex_lock(&fx->writer.lock);
     fx->writer.release = 1;
+    pthread_cond_broadcast(&fx->writer.cond);
+    pthread_mutex_unlock(&fx->writer.lock);
+}
+
+void mcm_fx_release_upto(mcm_fx *fx, unsigned call)
+{
+    pthread_mutex_lock(&fx->writer.lock);
+    fx->writer.release_upto = call;
     pthread_cond_broadcast(&fx->writer.cond);
     pthread_mutex_unlock(&fx->writer.lock);
 }

@@ -22,7 +22,11 @@ typedef enum mcm_fx_mode {
     MCM_FX_FAIL_RETURN,         /* return -1 without reporting anything (FAILURE MCD_FAILURE) */
     MCM_FX_DEFER_THEN_COMPLETE, /* first call: mcm_media_defer(OUT_OF_SUPPLIES, defer_seconds); then complete */
     MCM_FX_HOLD,                /* set interruptible, say so, wait for release or mcm_media_should_stop() */
-    MCM_FX_FAIL_INSTANCE_ONLY   /* mcm_media_fail_instance(0, 0x0205) and return 0 */
+    MCM_FX_FAIL_INSTANCE_ONLY,  /* mcm_media_fail_instance(0, 0x0205) and return 0 */
+    MCM_FX_GATED                /* call k waits, deaf to mcm_media_should_stop(), until release_upto >= k (or
+                                 * abandon); then declares itself non-interruptible and, unless
+                                 * mcm_media_should_stop() now says stop (saw_stop; returns hold_returns),
+                                 * completes like MCM_FX_COMPLETE, as a writer does that commits its media */
 } mcm_fx_mode;
 
 typedef struct mcm_fx_writer {
@@ -38,6 +42,8 @@ typedef struct mcm_fx_writer {
     int holding;                     /* inside an MCM_FX_HOLD call, waiting */
     int release;                     /* set by the test: a held writer completes */
     int saw_stop;                    /* mcm_media_should_stop() was seen non-zero */
+    unsigned release_upto;           /* MCM_FX_GATED: calls 1..release_upto may go on */
+    int abandon;                     /* MCM_FX_GATED: every waiting call returns hold_returns */
     mcm_job_state state_seen;        /* the job's state as the writer saw it */
     char order[64][MCM_UID_MAX + 1]; /* job UIDs in call order */
     size_t order_count;
@@ -92,6 +98,8 @@ int mcm_fx_wait_returns(mcm_fx *fx, unsigned returns);
 int mcm_fx_wait_holding(mcm_fx *fx);
 /* Let a held writer complete. */
 void mcm_fx_release(mcm_fx *fx);
+/* Let MCM_FX_GATED calls 1..call go on. */
+void mcm_fx_release_upto(mcm_fx *fx, unsigned call);
 /* Number of entries in a directory (without . and ..), -1 if it cannot be read. */
 int mcm_fx_count_entries(const char *dir);
 

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "datasetutil.h"
+#include "rawdataset.h"
 #include "dcmmcm.h"
 #include "job_internal.h"
 #include "request_internal.h"
@@ -610,6 +612,87 @@ START_TEST(hundred_thousand_items_linear)
 }
 END_TEST
 
+/* Explicit VR little endian element headers for hand-made hostile data sets. */
+static size_t put_header(unsigned char *b, size_t at, uint16_t group, uint16_t element, const char *vr, uint32_t length)
+{
+    b[at++] = (unsigned char)(group & 0xFF);
+    b[at++] = (unsigned char)(group >> 8);
+    b[at++] = (unsigned char)(element & 0xFF);
+    b[at++] = (unsigned char)(element >> 8);
+    if (vr != NULL) {
+        b[at++] = (unsigned char)vr[0];
+        b[at++] = (unsigned char)vr[1];
+        b[at++] = 0;
+        b[at++] = 0;
+    }
+    for (int k = 0; k < 4; k++)
+        b[at++] = (unsigned char)(length >> (8 * k));
+    return at;
+}
+
+/* An empty sequence of undefined length with tag (group,element): where a peer sends it in
+ * place of a string value. */
+static size_t put_empty_sequence(unsigned char *b, size_t at, uint16_t group, uint16_t element)
+{
+    at = put_header(b, at, group, element, "SQ", 0xFFFFFFFFu);
+    return put_header(b, at, 0xFFFE, 0xE0DD, NULL, 0);
+}
+
+/* A sequence item of undefined length holding, for each tag, an empty sequence. */
+static size_t put_item_of_sequences(unsigned char *b, size_t at, const uint16_t (*tags)[2], size_t count)
+{
+    at = put_header(b, at, 0xFFFE, 0xE000, NULL, 0xFFFFFFFFu);
+    for (size_t i = 0; i < count; i++)
+        at = put_empty_sequence(b, at, tags[i][0], tags[i][1]);
+    return put_header(b, at, 0xFFFE, 0xE00D, NULL, 0);
+}
+
+static long max_rss_kib(void)
+{
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+/* A peer that sends a sequence of undefined length where an item's UID or profile belongs (DCMTK
+ * parses it as a sequence whose length field says 0xFFFFFFFF): the decoder takes no value from
+ * it, with no allocation of that length (4 GiB per element, a remote denial of service), and
+ * validation refuses the request. The same for the items of an N-GET reply. */
+START_TEST(sequence_where_a_value_belongs)
+{
+    static const uint16_t reference_tags[][2] = {{0x0008, 0x1150}, {0x0008, 0x1155}, {0x2200, 0x000C}};
+    static const uint16_t media_tags[][2] = {{0x0088, 0x0130}, {0x0088, 0x0140}};
+    unsigned char bytes[512];
+    long before = max_rss_kib();
+
+    size_t n = put_header(bytes, 0, 0x0008, 0x1199, "SQ", 0xFFFFFFFFu);
+    n = put_item_of_sequences(bytes, n, reference_tags, 3);
+    n = put_header(bytes, n, 0xFFFE, 0xE0DD, NULL, 0);
+    mcm_request *request = NULL;
+    ck_assert_int_eq(mcm_test_request_from_bytes(bytes, n, 1, &request), MCM_OK);
+    ck_assert_uint_eq(mcm_request_reference_count(request), 1);
+    mcm_response rsp;
+    ck_assert_int_eq(mcm_request_validate(request, 0, &rsp), MCM_OK);
+    ck_assert_int_eq(rsp.category, MCM_CATEGORY_FAILURE);
+    mcm_request_free(request);
+
+    n = put_header(bytes, 0, 0x0008, 0x1198, "SQ", 0xFFFFFFFFu);
+    n = put_item_of_sequences(bytes, n, reference_tags, 3);
+    n = put_header(bytes, n, 0xFFFE, 0xE0DD, NULL, 0);
+    n = put_header(bytes, n, 0x2200, 0x000D, "SQ", 0xFFFFFFFFu);
+    n = put_item_of_sequences(bytes, n, media_tags, 2);
+    n = put_header(bytes, n, 0xFFFE, 0xE0DD, NULL, 0);
+    mcm_job *job = NULL;
+    ck_assert_int_eq(mcm_test_job_from_bytes(bytes, n, 1, "1.2.3", &job), MCM_OK);
+    ck_assert_uint_eq(mcm_job_failed_count(job), 1);
+    ck_assert_uint_eq(mcm_job_media_count(job), 1);
+    mcm_job_free(job);
+
+    long grown = max_rss_kib() - before;
+    ck_assert_msg(grown < 256L * 1024, "decoding a few hundred bytes grew the process by %ld KiB", grown);
+}
+END_TEST
+
 /* Invalid arguments are refused without a crash. */
 START_TEST(null_arguments)
 {
@@ -637,6 +720,7 @@ Suite *mcm_suite_dataset(void)
     tcase_add_test(tc, forbidden_uids_never_encoded);
     tcase_add_loop_test(tc, unknown_and_private_tags_noted, 0, WIRE_COUNT);
     tcase_add_test(tc, null_arguments);
+    tcase_add_test(tc, sequence_where_a_value_belongs);
     suite_add_tcase(s, tc);
     TCase *big = tcase_create("large");
     tcase_set_timeout(big, 120);

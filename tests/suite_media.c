@@ -443,7 +443,7 @@ static int stop_after_first_image(const char *image, unsigned volume, unsigned v
     (void)image;
     (void)volume;
     (void)volumes;
-    atomic_store(&((mcm_media_context *)user)->cancel_requested, 1);
+    atomic_store(&((mcm_media_context *)user)->cancel_gate, MCM_CANCEL_TAKEN);
     return 0;
 }
 

@@ -138,13 +138,17 @@ START_TEST(options_refused_with_clear_errors)
     o = fx.opts;
     o.version = 99;
     expect_refused(&o, "version");
-    const char *bad_titles[] = {"", "SEVENTEEN_CHARS_X", "BACK\\SLASH", "TAB\tTITLE", "    "};
+    o.version = 0;
+    expect_refused(&o, "version");
+    /* AE is the default repertoire (PS3.5 6.2): nothing outside ASCII, as the SCU's options check. */
+    const char *bad_titles[] = {"", "SEVENTEEN_CHARS_X", "BACK\\SLASH", "TAB\tTITLE", "    ", "CAF\xC3\x89", "DEL\x7F"};
     for (size_t i = 0; i < sizeof bad_titles / sizeof bad_titles[0]; i++) {
         o = fx.opts;
         o.ae_title = bad_titles[i];
         expect_refused(&o, "ae_title");
     }
-    const char *allowed[] = {"GOOD", "BAD\\ONE"};
+    const char *allowed[] = {"GOOD", "\xC3\x89"
+                                     "CRAN"};
     o = fx.opts;
     o.allowed_calling_ae_titles = allowed;
     o.allowed_calling_ae_title_count = 2;
@@ -183,6 +187,17 @@ START_TEST(options_refused_with_clear_errors)
     o = fx.opts;
     o.max_pdu = 100;
     expect_refused(&o, "max_pdu");
+    /* 0 is the default, as for the SCU and the timeouts (scp.h). */
+    char other_database[4200], other_storage[4200];
+    snprintf(other_database, sizeof other_database, "%s/other.sqlite", fx.dir);
+    snprintf(other_storage, sizeof other_storage, "%s/other-instances", fx.dir);
+    o = fx.opts;
+    o.max_pdu = 0;
+    o.database_path = other_database;
+    o.storage_dir = other_storage;
+    mcm_service *with_default_pdu = NULL;
+    ck_assert_msg(mcm_service_open(&with_default_pdu, &o) == MCM_OK, "max_pdu 0: %s", mcm_last_error());
+    mcm_service_close(with_default_pdu);
     o = fx.opts;
     o.strict = 0x80;
     expect_refused(&o, "strict");
@@ -981,6 +996,27 @@ START_TEST(cancel_with_arguments_0114)
 }
 END_TEST
 
+/* Specific Character Set in the Action Information describes its text, it is no argument: some
+ * toolkits put it into every data set. Initiate and Cancel take it without 0114. */
+START_TEST(action_information_with_specific_character_set)
+{
+    char uid[65];
+    mcm_fx_create(&fx, mcm_fx_request_one(&fx), uid);
+    mcm_request *info;
+    ck_assert_int_eq(mcm_request_new(&info), MCM_OK);
+    ck_assert_int_eq(mcm_request_set_attribute(info, MCM_TAG_SPECIFIC_CHARACTER_SET, "ISO_IR 100"), MCM_OK);
+    ck_assert_int_eq(mcm_request_set_copies(info, 2), MCM_OK);
+    mcm_response rsp;
+    ck_assert_int_eq(mcm_service_action(fx.service, "SCU", uid, 1, info, &rsp), MCM_OK);
+    ck_assert_msg(rsp.status == 0x0000, "Initiate: 0x%04X %s", rsp.status, rsp.error_comment);
+    ck_assert_int_eq(mcm_fx_state(&fx, uid, NULL), MCM_JOB_PENDING);
+    ck_assert_int_eq(mcm_request_new(&info), MCM_OK);
+    ck_assert_int_eq(mcm_request_set_attribute(info, MCM_TAG_SPECIFIC_CHARACTER_SET, "ISO_IR 192"), MCM_OK);
+    ck_assert_int_eq(mcm_service_action(fx.service, "SCU", uid, 2, info, &rsp), MCM_OK);
+    ck_assert_msg(rsp.status == 0x0000, "Cancel: 0x%04X %s", rsp.status, rsp.error_comment);
+}
+END_TEST
+
 START_TEST(actions_refused_by_authorise)
 {
     char uid[65];
@@ -1536,6 +1572,7 @@ Suite *mcm_suite_service(void)
     tcase_add_test(tc, initiate_twice_a510);
     tcase_add_test(tc, cancel_idle_and_pending_delete);
     tcase_add_test(tc, cancel_with_arguments_0114);
+    tcase_add_test(tc, action_information_with_specific_character_set);
     tcase_add_test(tc, actions_refused_by_authorise);
     tcase_add_test(tc, cancel_denied_by_policy_c203);
     suite_add_tcase(s, tc);

@@ -12,6 +12,7 @@
 
 #include "dcmmcm.h"
 #include "error.h"
+#include "status_internal.h"
 
 /* ---- the digest's tables (sections 7.2, 7.3, 7.4) ---- */
 
@@ -821,6 +822,64 @@ START_TEST(version_matches_header)
 }
 END_TEST
 
+/* The one Annex C table of status detail fields (digest 7.5) that the service and the network
+ * layer both follow: every row. */
+#define COMMENT MCM_FIELD_ERROR_COMMENT
+#define ERROR_ID MCM_FIELD_ERROR_ID
+#define OFFENDING MCM_FIELD_OFFENDING_ELEMENT
+#define LIST MCM_FIELD_ATTRIBUTE_IDENTIFIER_LIST
+#define ACTION MCM_FIELD_ACTION_TYPE_ID
+#define CLASS MCM_FIELD_AFFECTED_SOP_CLASS_UID
+#define INSTANCE MCM_FIELD_AFFECTED_SOP_INSTANCE_UID
+START_TEST(annex_c_fields_follow_digest_7_5)
+{
+    static const struct {
+        uint16_t status;
+        unsigned fields;
+    } rows[] = {
+        {0x0000, CLASS | INSTANCE | ACTION}, /* success: digest A7 */
+        {0x0001, COMMENT | OFFENDING},       /* generic Warning, service-specific */
+        {0xB000, COMMENT | OFFENDING},
+        {0xA510, COMMENT | OFFENDING}, /* "Failed", service-specific */
+        {0xC201, COMMENT | OFFENDING},
+        {0xC202, COMMENT | OFFENDING},
+        {0xC203, COMMENT | OFFENDING},
+        {0x0107, CLASS | INSTANCE | LIST},
+        {0x0116, 0},
+        {0x0105, LIST},
+        {0x0120, LIST},
+        {0x0106, 0},
+        {0x0121, 0},
+        {0x0110, CLASS | INSTANCE | COMMENT | ERROR_ID},
+        {0x0111, INSTANCE},
+        {0x0117, INSTANCE},
+        {0x0112, INSTANCE},
+        {0x0118, CLASS},
+        {0x0119, CLASS | INSTANCE},
+        {0x0114, CLASS | ACTION},
+        {0x0115, CLASS | INSTANCE | ACTION},
+        {0x0123, CLASS | ACTION},
+        {0x0124, COMMENT},
+        {0x0122, COMMENT},
+        {0x0210, 0},
+        {0x0211, 0},
+        {0x0212, 0},
+        {0x0213, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        ck_assert_msg(mcm_status_annex_c_fields(rows[i].status) == rows[i].fields,
+                      "0x%04X: fields 0x%02X, digest 7.5 says 0x%02X", rows[i].status,
+                      mcm_status_annex_c_fields(rows[i].status), rows[i].fields);
+}
+END_TEST
+#undef COMMENT
+#undef ERROR_ID
+#undef OFFENDING
+#undef LIST
+#undef ACTION
+#undef CLASS
+#undef INSTANCE
+
 Suite *mcm_suite_status(void)
 {
     Suite *s = suite_create("status");
@@ -863,6 +922,7 @@ Suite *mcm_suite_status(void)
     tcase_add_test(tc, response_tag_lists_hold_16);
     tcase_add_test(tc, response_format_one_line);
     tcase_add_test(tc, response_format_truncates_safely);
+    tcase_add_test(tc, annex_c_fields_follow_digest_7_5);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");

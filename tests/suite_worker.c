@@ -9,7 +9,11 @@
 
 #include "service_fixture.h"
 
+#include "request_internal.h"
 #include "store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,6 +351,33 @@ START_TEST(record_without_file_no_instance)
 }
 END_TEST
 
+/* Lenient validation takes an empty optional value as absent (PS3.4 5.4.2.1), and so does
+ * everything after it: the job does not carry it (N-GET would return it empty, which 3/3 does not
+ * permit), and an item with an empty Requested Media Application Profile is written with the
+ * SCP's default profile, which is what its instance tells the writer. */
+START_TEST(empty_optional_values_are_absent)
+{
+    char instance[65], uid[65];
+    mcm_fx_store(&fx, MCM_TEST_CT_IMAGE, instance);
+    mcm_request *request;
+    ck_assert_int_eq(mcm_request_new(&request), MCM_OK);
+    ck_assert_int_eq(mcm_request_add_reference_raw(request, MCM_TEST_CT_IMAGE, strlen(MCM_TEST_CT_IMAGE), instance,
+                                                   strlen(instance), "", 0),
+                     MCM_OK);
+    ck_assert_int_eq(mcm_request_set_attribute_raw(request, MCM_TAG_LABEL_TEXT, "", 0), MCM_OK);
+    ck_assert_int_eq(mcm_request_set_attribute_raw(request, MCM_TAG_ALLOW_MEDIA_SPLITTING, "", 0), MCM_OK);
+    mcm_fx_create(&fx, request, uid);
+    mcm_job *job = load(uid);
+    ck_assert_int_eq(mcm_job_has(job, MCM_TAG_LABEL_TEXT), 0);
+    ck_assert_int_eq(mcm_job_has(job, MCM_TAG_ALLOW_MEDIA_SPLITTING), 0);
+    mcm_job_free(job);
+    ck_assert_uint_eq(mcm_fx_initiate(&fx, uid, 0, NULL), 0x0000);
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK);
+    ck_assert(mcm_fx_wait_state(&fx, uid, MCM_JOB_DONE, "NORMAL"));
+    ck_assert_str_eq(fx.writer.profiles[0], "STD-GEN-CD");
+}
+END_TEST
+
 /* ---- Cancel and stop while CREATING ---- */
 
 START_TEST(cancel_creating_interruptible)
@@ -405,6 +436,132 @@ START_TEST(cancel_creating_not_interruptible_c202)
     mcm_fx_release(&fx);
     ck_assert(mcm_fx_wait_state(&fx, uid, MCM_JOB_DONE, "NORMAL"));
     ck_assert_uint_eq(mcm_fx_cancel(&fx, uid, &rsp), MCM_STATUS_ALREADY_COMPLETED);
+}
+END_TEST
+
+/* A Cancel on its own thread, for a test that holds it up. */
+typedef struct cancel_call {
+    const char *uid;
+    mcm_response rsp;
+    int rc;
+} cancel_call;
+
+static void *cancel_thread(void *arg)
+{
+    cancel_call *call = arg;
+    call->rc = mcm_service_action(fx.service, "SCU", call->uid, 2, NULL, &call->rsp);
+    return NULL;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Digest 5.12: a Cancel answered 0000 has stopped the creation. The writer decides it can no
+ * longer be interrupted (it is about to commit its media) exactly while a Cancel, having found it
+ * interruptible, is still deleting the job (held up here by another connection's write lock on the
+ * job database): either the writer sees the stop and makes nothing, or the Cancel gets C202 and
+ * the job completes; never a successful Cancel with media left behind. */
+START_TEST(cancel_racing_the_commit_of_media)
+{
+    fx.writer.mode = MCM_FX_GATED;
+    char uid[65];
+    submit_one(uid);
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK);
+    ck_assert(mcm_fx_wait_calls(&fx, 1));
+
+    sqlite3 *other = NULL;
+    ck_assert_int_eq(sqlite3_open(fx.database_path, &other), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    cancel_call call = {.uid = uid};
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, cancel_thread, &call), 0);
+    sleep_ms(300); /* the Cancel reaches the deletion and waits for the lock (if not, the test proves less) */
+    mcm_fx_release_upto(&fx, 1);
+    int returned = mcm_fx_wait_returns(&fx, 1);
+    ck_assert_int_eq(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    pthread_join(thread, NULL);
+    ck_assert(returned);
+    ck_assert_int_eq(call.rc, MCM_OK);
+
+    char output[4400];
+    snprintf(output, sizeof output, "%s/%s", fx.output_dir, uid);
+    if (call.rsp.status == 0x0000) {
+        ck_assert_int_eq(fx.writer.saw_stop, 1);
+        ck_assert_msg(access(output, F_OK) != 0, "Cancel answered 0000, yet the writer committed its media");
+        ck_assert_int_eq(mcm_fx_state(&fx, uid, NULL), MCM_JOB_ABSENT);
+    } else {
+        ck_assert_uint_eq(call.rsp.status, MCM_STATUS_NOT_INTERRUPTIBLE);
+        ck_assert(mcm_fx_wait_state(&fx, uid, MCM_JOB_DONE, "NORMAL"));
+    }
+}
+END_TEST
+
+/* A cancelled job's UID is free at once: an SCU may create a new job with it, and a second
+ * worker take that job, while the first worker still finishes with the cancelled one. The first
+ * worker's result (the cancelled job back to the queue) must not land on the new job, which
+ * completes once, by the second worker. */
+START_TEST(cancelled_uid_reused_while_its_writer_finishes)
+{
+    fx.opts.media_workers = 2;
+    mcm_fx_reopen(&fx);
+    fx.writer.mode = MCM_FX_GATED;
+    const char *uid = "1.2.826.0.1.3680043.2.1143.4242";
+    mcm_request *first = mcm_fx_request_one(&fx), *second = NULL;
+    ck_assert_int_eq(mcm_request_clone(&second, first), MCM_OK);
+    mcm_response rsp;
+    char got[65];
+    ck_assert_int_eq(mcm_service_create(fx.service, "SCU", first, uid, got, NULL, &rsp), MCM_OK);
+    ck_assert_uint_eq(rsp.status, 0x0000);
+    ck_assert_uint_eq(mcm_fx_initiate(&fx, uid, 0, NULL), 0x0000);
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK);
+    ck_assert(mcm_fx_wait_calls(&fx, 1)); /* worker A holds the job; its writer waits */
+    ck_assert_uint_eq(mcm_fx_cancel(&fx, uid, NULL), 0x0000);
+
+    ck_assert_int_eq(mcm_service_create(fx.service, "SCU", second, uid, got, NULL, &rsp), MCM_OK);
+    ck_assert_uint_eq(rsp.status, 0x0000);
+    ck_assert_uint_eq(mcm_fx_initiate(&fx, uid, 0, NULL), 0x0000);
+    ck_assert(mcm_fx_wait_calls(&fx, 2)); /* worker B holds the new job */
+
+    mcm_fx_release_upto(&fx, 1); /* A's writer sees the stop; A saves (or drops) its result */
+    ck_assert(mcm_fx_wait_returns(&fx, 1));
+    sleep_ms(300);               /* A saves its result now (if not, the test proves less) */
+    mcm_fx_release_upto(&fx, 2); /* B's writer completes the new job */
+    int done = mcm_fx_wait_state(&fx, uid, MCM_JOB_DONE, "NORMAL");
+    pthread_mutex_lock(&fx.writer.lock);
+    unsigned calls = fx.writer.calls;
+    pthread_mutex_unlock(&fx.writer.lock);
+    ck_assert_msg(done, "the new job never became DONE (state %s)", mcm_job_state_name(mcm_fx_state(&fx, uid, NULL)));
+    ck_assert_msg(calls == 2, "the new job was written %u times", calls - 1);
+    ck_assert_int_eq(fx.writer.saw_stop, 1);
+}
+END_TEST
+
+/* The store refuses to save a finished job for a while (another program holds the database's
+ * write lock longer than the store waits): the worker tries again, and the job becomes DONE once
+ * the database is free, instead of staying CREATING with no worker behind it. */
+START_TEST(result_saved_once_the_store_works_again)
+{
+    fx.writer.mode = MCM_FX_GATED;
+    char uid[65];
+    submit_one(uid);
+    mcm_service_set_store_busy_timeout(fx.service, 100);
+    ck_assert_int_eq(mcm_service_start(fx.service), MCM_OK);
+    ck_assert(mcm_fx_wait_calls(&fx, 1));
+    sqlite3 *other = NULL;
+    ck_assert_int_eq(sqlite3_open(fx.database_path, &other), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    mcm_fx_release_upto(&fx, 1);
+    int returned = mcm_fx_wait_returns(&fx, 1);
+    sleep_ms(700); /* a few refused saves */
+    ck_assert_int_eq(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    ck_assert(returned);
+    ck_assert_msg(mcm_fx_wait_state(&fx, uid, MCM_JOB_DONE, "NORMAL"), "the job is %s",
+                  mcm_job_state_name(mcm_fx_state(&fx, uid, NULL)));
 }
 END_TEST
 
@@ -681,6 +838,7 @@ Suite *mcm_suite_worker(void)
     tcase_add_test(tc, class_conflict_inst_ap_conflict);
     tcase_add_test(tc, duplicates_dupl_ref_inst);
     tcase_add_test(tc, record_without_file_no_instance);
+    tcase_add_test(tc, empty_optional_values_are_absent);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("interruptions");
@@ -688,6 +846,9 @@ Suite *mcm_suite_worker(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, cancel_creating_interruptible);
     tcase_add_test(tc, cancel_creating_not_interruptible_c202);
+    tcase_add_test(tc, cancel_racing_the_commit_of_media);
+    tcase_add_test(tc, cancelled_uid_reused_while_its_writer_finishes);
+    tcase_add_test(tc, result_saved_once_the_store_works_again);
     tcase_add_test(tc, stop_while_creating_back_to_pending);
     tcase_add_test(tc, restart_after_close_while_creating);
     tcase_add_test(tc, stop_after_writer_finished_is_done);

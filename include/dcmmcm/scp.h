@@ -93,7 +93,8 @@ MCM_EXTERN int mcm_media_defer(mcm_media_context *ctx, const char *term, unsigne
 /* Non-zero when the writer should stop as soon as it can: the job was cancelled or the SCP is
  * stopping. Poll it between files. Work stopped for a stop goes back to PENDING. */
 MCM_EXTERN int mcm_media_should_stop(const mcm_media_context *ctx);
-/* Declare whether a Cancel may interrupt the job now (default 1). With 0, Cancel gets C202. */
+/* Declare whether a Cancel may interrupt the job now (default 1). With 0, Cancel gets C202; a
+ * Cancel that came first wins, so check mcm_media_should_stop() right after declaring 0. */
 MCM_EXTERN void mcm_media_set_interruptible(mcm_media_context *ctx, int interruptible);
 
 #define MCM_RETAIN_FOREVER (-1)
@@ -109,9 +110,9 @@ typedef struct mcm_scp_options {
     size_t allowed_calling_ae_title_count;
     int check_called_ae_title;        /* 1 (default): reject associations addressed to another AE title */
     unsigned max_associations;        /* simultaneous; default 16; more are rejected (transient) */
-    int acse_timeout_seconds;         /* default 30 */
-    int dimse_timeout_seconds;        /* idle association: abort after this; default 300 */
-    uint32_t max_pdu;                 /* default 65536 */
+    int acse_timeout_seconds;         /* default 30; 0: the default */
+    int dimse_timeout_seconds;        /* idle association: abort after this; default 300; 0: the default */
+    uint32_t max_pdu;                 /* default 65536 (4096..131072); 0: the default */
     const char *storage_dir;          /* received instances (created if missing); required */
     const char *database_path;        /* SQLite job store (created if missing); required */
     int64_t retention_idle_seconds;   /* IDLE jobs kept; default 86400; MCM_RETAIN_FOREVER */
@@ -151,8 +152,9 @@ MCM_EXTERN uint16_t mcm_scp_port(const mcm_scp *scp);
 
 /* Serve until mcm_scp_stop(): returns MCM_OK after a stop, once every association thread and
  * media worker has finished (requests in flight are answered; a job being written finishes or
- * goes back to PENDING). An SCP runs once: a second call returns MCM_ESTATE (free it and make a
- * new one on the same database to serve again). */
+ * goes back to PENDING). Should waiting for connections itself fail, it stops the same way and
+ * returns MCM_ENET. An SCP runs once: a second call returns MCM_ESTATE (free it and make a new one
+ * on the same database to serve again). */
 MCM_EXTERN int mcm_scp_run(mcm_scp *scp);
 
 /* Ask mcm_scp_run() to return. Async-signal-safe and thread-safe; may be called before run. */

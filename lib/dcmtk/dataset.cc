@@ -386,15 +386,19 @@ raw_value raw_of(DcmElement *element, std::string &scratch)
             out.data = value;
             out.length = length;
         }
-    } else {
-        /* Not a string VR (a peer sent e.g. OB or UN): take the bytes as they are. */
-        Uint32 n = element->getLengthField();
+    } else if (element->isLeaf()) {
+        /* Not a string VR (a peer sent e.g. OB or UN): take the bytes as they are. Their length is
+         * the value's as held in memory, never the length field read from the wire: that may be
+         * "undefined" (0xFFFFFFFF), and allocating it would take 4 GiB per element. */
+        Uint32 n = element->getLength();
         scratch.assign(n, '\0');
         if (n > 0 && element->getPartialValue(&scratch[0], 0, n).bad())
             scratch.clear();
         out.data = scratch.data();
         out.length = scratch.size();
     }
+    /* A sequence where a value belongs (a hostile or broken peer) has no bytes: an empty value,
+     * which validation answers as such. */
     /* DICOM pads a value of odd length with one byte: NUL for UI, space for text (PS3.5 6.2).
      * DCMTK's default input correction has already removed it; with that correction switched
      * off by the application, remove it here, and nothing more. */

@@ -21,6 +21,7 @@
 #include "dcmtk/transport.h"
 #include "error.h"
 #include "service.h"
+#include "status_internal.h"
 
 #include "dcmmcm/scp.h"
 
@@ -330,42 +331,19 @@ struct ReplyFields {
     bool affected_instance = false;
 };
 
-bool service_specific(uint16_t status)
-{
-    unsigned high = status >> 12;
-    return status == 0x0001 || high == 0xA || high == 0xB || high == 0xC;
-}
-
-/* The fields PS3.7 Annex C lists for status (digest 7.5); on success the Affected SOP Class and
- * Instance UIDs (and the Action Type ID of an N-ACTION, digest A7). */
+/* The fields PS3.7 Annex C lists for status (lib/status_internal.h); the Action Type ID only in
+ * an N-ACTION reply. */
 ReplyFields annex_c_fields(uint16_t status, mcm_operation op)
 {
+    unsigned mask = mcm_status_annex_c_fields(status);
     ReplyFields f;
-    if (status == 0x0000) {
-        f.affected_class = f.affected_instance = true;
-        f.action_type_id = op == MCM_OP_N_ACTION;
-        return f;
-    }
-    switch (status) {
-    case 0x0107: f.affected_class = f.affected_instance = f.attribute_list = true; break;
-    case 0x0105:
-    case 0x0120: f.attribute_list = true; break;
-    case 0x0110: f.affected_class = f.affected_instance = f.error_comment = f.error_id = true; break;
-    case 0x0111:
-    case 0x0112:
-    case 0x0117: f.affected_instance = true; break;
-    case 0x0118: f.affected_class = true; break;
-    case 0x0119: f.affected_class = f.affected_instance = true; break;
-    case 0x0114:
-    case 0x0123: f.affected_class = f.action_type_id = true; break;
-    case 0x0115: f.affected_class = f.affected_instance = f.action_type_id = true; break;
-    case 0x0122:
-    case 0x0124: f.error_comment = true; break;
-    default:
-        if (service_specific(status))
-            f.offending_element = f.error_comment = true;
-        break;
-    }
+    f.error_comment = (mask & MCM_FIELD_ERROR_COMMENT) != 0;
+    f.error_id = (mask & MCM_FIELD_ERROR_ID) != 0;
+    f.offending_element = (mask & MCM_FIELD_OFFENDING_ELEMENT) != 0;
+    f.attribute_list = (mask & MCM_FIELD_ATTRIBUTE_IDENTIFIER_LIST) != 0;
+    f.action_type_id = (mask & MCM_FIELD_ACTION_TYPE_ID) != 0 && op == MCM_OP_N_ACTION;
+    f.affected_class = (mask & MCM_FIELD_AFFECTED_SOP_CLASS_UID) != 0;
+    f.affected_instance = (mask & MCM_FIELD_AFFECTED_SOP_INSTANCE_UID) != 0;
     return f;
 }
 
@@ -1320,8 +1298,9 @@ int create(mcm_scp **out, const mcm_scp_options *opts)
     if (out == nullptr || opts == nullptr)
         return mcm_fail(MCM_EINVAL, "mcm_scp_new: NULL argument");
     *out = nullptr;
-    if (opts->version != MCM_SCP_OPTIONS_VERSION)
-        return mcm_fail(MCM_EINVAL, "mcm_scp_options version %u is not %u", opts->version, MCM_SCP_OPTIONS_VERSION);
+    if (opts->version < 1 || opts->version > MCM_SCP_OPTIONS_VERSION) /* as lib/service.c */
+        return mcm_fail(MCM_EINVAL, "mcm_scp_options version %u is not 1 to %u", opts->version,
+                        MCM_SCP_OPTIONS_VERSION);
     if (opts->max_pdu != 0 && (opts->max_pdu < ASC_MINIMUMPDUSIZE || opts->max_pdu > ASC_MAXIMUMPDUSIZE))
         return mcm_fail(MCM_EINVAL, "max_pdu %u outside %u..%u", static_cast<unsigned>(opts->max_pdu),
                         static_cast<unsigned>(ASC_MINIMUMPDUSIZE), static_cast<unsigned>(ASC_MAXIMUMPDUSIZE));
@@ -1414,6 +1393,7 @@ int run(mcm_scp *scp)
         return rc;
     const size_t max_connections = scp->max_associations + kExtraConnections;
     Connection *accepting = nullptr; /* started, not yet past accept(): do not poll the listener */
+    int failure = 0;                 /* errno of a failed poll: the loop ends as for a stop */
     while (scp->stop_requested.load() == 0) {
         if (accepting != nullptr && (accepting->accept_reported.load() || accepting->finished.load()))
             accepting = nullptr;
@@ -1427,7 +1407,11 @@ int run(mcm_scp *scp)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            mcm_service_log(scp->service, MCM_LOG_ERROR, "poll: %s", std::strerror(errno));
+            failure = errno;
+            mcm_service_log(scp->service, MCM_LOG_ERROR, "poll: %s: stopping", std::strerror(failure));
+            /* Associations end only when they see a stop (StopAwareConnection): raise it, or
+             * idle ones would hold this function up until their DIMSE timeout. */
+            mcm_scp_stop(scp);
             break;
         }
         if (fds[1].revents != 0)
@@ -1454,6 +1438,8 @@ int run(mcm_scp *scp)
     reap(scp, true);
     mcm_service_stop(scp->service);
     mcm_service_log(scp->service, MCM_LOG_DEBUG, "stopped");
+    if (failure != 0)
+        return mcm_fail(MCM_ENET, "mcm_scp_run: waiting for connections failed: %s", std::strerror(failure));
     return MCM_OK;
 }
 

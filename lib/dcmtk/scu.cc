@@ -12,6 +12,7 @@
 #include "error.h"
 #include "request_internal.h"
 #include "transport.h"
+#include "vr.h"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
@@ -270,21 +271,6 @@ int build_contexts(const mcm_scu_options &opts, std::vector<proposed_context> &c
 
 /* ---- options ---- */
 
-bool ae_title_ok(const char *ae)
-{
-    size_t n = strlen(ae);
-    if (n == 0 || n > 16)
-        return false;
-    bool non_space = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)ae[i];
-        if (c < 0x20 || c >= 0x7F || c == '\\')
-            return false;
-        non_space = non_space || c != ' ';
-    }
-    return non_space;
-}
-
 int check_options(const mcm_scu_options &o)
 {
     if (o.version < 1 || o.version > MCM_SCU_OPTIONS_VERSION)
@@ -296,9 +282,9 @@ int check_options(const mcm_scu_options &o)
         return mcm_fail(MCM_EINVAL, "peer_host is longer than 57 characters");
     if (o.peer_port == 0)
         return mcm_fail(MCM_EINVAL, "peer_port is 0");
-    if (o.calling_ae_title != NULL && !ae_title_ok(o.calling_ae_title))
+    if (o.calling_ae_title != NULL && !mcm_ae_title_check(o.calling_ae_title))
         return mcm_fail(MCM_EINVAL, "calling AE title \"%.40s\" is not 1-16 printable characters", o.calling_ae_title);
-    if (o.called_ae_title != NULL && !ae_title_ok(o.called_ae_title))
+    if (o.called_ae_title != NULL && !mcm_ae_title_check(o.called_ae_title))
         return mcm_fail(MCM_EINVAL, "called AE title \"%.40s\" is not 1-16 printable characters", o.called_ae_title);
     if (o.acse_timeout_seconds < 0 || o.dimse_timeout_seconds < 0)
         return mcm_fail(MCM_EINVAL, "timeouts must not be negative");

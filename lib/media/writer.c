@@ -1067,7 +1067,20 @@ static int write_job_summary(job_run *run)
  * DONE) is replaced. */
 static int publish(job_run *run)
 {
-    int rc = mcm_fs_sync(run->part);
+    /* Every file first, then the directory: once the job is DONE (the worker records it right
+     * after this), a crash must not leave a copy made with MCM_MEDIA_COPY_FILE, a label or a
+     * copy that fell back from a link half written. The images themselves are synced already. */
+    char **files = NULL;
+    size_t count = 0;
+    int rc = mcm_fs_list_files(run->part, &files, &count);
+    for (size_t i = 0; rc == MCM_OK && i < count; i++) {
+        char path[MCM_PATH_MAX];
+        if ((rc = mcm_fs_path(path, "%s/%s", run->part, files[i])) == MCM_OK)
+            rc = mcm_fs_sync(path);
+    }
+    mcm_fs_free_list(files, count);
+    if (rc == MCM_OK)
+        rc = mcm_fs_sync(run->part);
     if (rc != MCM_OK)
         return rc;
     char old[MCM_PATH_MAX] = "";
