@@ -190,6 +190,7 @@ static void usage(FILE *out)
             "  --strict                    refuse requests with unknown attributes (0105), empty\n"
             "                              values (0121), or File-set IDs not fit for a DICOMDIR (0106)\n"
             "  --annex-c                   send only the status details PS3.7 Annex C lists\n"
+            "  --accept-unknown-sop-classes  also store private SOP classes DCMTK does not know\n"
             "  --queue-limit N             live requests at most; more are refused with 0213 (default 0:\n"
             "                              no limit)\n"
             "  --max-copies N              Number of Copies above N is refused with 0115 (default 99)\n"
@@ -468,6 +469,8 @@ static int parse_arguments(int argc, char **argv, settings *s)
             s->scp.strict |= MCM_VALIDATE_STRICT;
         } else if (IS("--annex-c")) {
             s->scp.annex_c_details = 1;
+        } else if (IS("--accept-unknown-sop-classes")) {
+            s->scp.accept_unknown_storage = 1;
         } else if (IS("--queue-limit")) {
             if (!parse_unsigned(value, 0, 1000000, &n))
                 return usage_error("--queue-limit takes 0 to 1000000, not \"%s\"", value);

@@ -807,6 +807,57 @@ START_TEST(test_implicit_vr_only_peer)
 }
 END_TEST
 
+/* Storage SOP classes DCMTK 3.6.7 does not list: one under the standard's storage root is accepted
+ * (a class newer than DCMTK), a private one only with accept_unknown_storage, and an unknown UID
+ * under the DICOM root outside the storage root never. */
+static void store_unlisted_classes(int accept_unknown)
+{
+    static const char *const classes[] = {"1.2.840.10008.5.1.4.1.1.9999.1", "1.2.826.0.1.3680043.10.543.77.1",
+                                          "1.2.840.10008.5.1.4.9999.1"};
+    const int expected[3] = {1, accept_unknown, 0};
+    mcm_scp_options opts;
+    world_options(&opts);
+    opts.accept_unknown_storage = accept_unknown;
+    world w;
+    world_open(&w, &opts);
+    char paths[3][4096];
+    for (int i = 0; i < 3; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/unlisted%d.dcm", w.f.dir, i);
+        mcm_test_instance spec;
+        memset(&spec, 0, sizeof spec);
+        spec.sop_class_uid = classes[i];
+        spec.modality = "OT";
+        ck_assert_int_eq(mcm_test_write_dicom(paths[i], &spec, NULL), 0);
+    }
+    mcm_scu_options so;
+    mcm_fixture_scu_options(&w.f, &so);
+    so.store_sop_classes = classes;
+    so.store_sop_class_count = 3;
+    mcm_scu *scu = NULL;
+    ck_assert_int_eq(mcm_scu_connect(&scu, &so), MCM_OK);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(mcm_scu_has_context(scu, classes[i]), expected[i]);
+        mcm_response rsp;
+        int rc = mcm_scu_store_file(scu, paths[i], &rsp);
+        if (expected[i]) {
+            ck_assert_msg(rc == MCM_OK, "%s: %s", classes[i], mcm_last_error());
+            ck_assert_uint_eq(rsp.status, 0x0000);
+        } else {
+            ck_assert_int_eq(rc, MCM_ENOCONTEXT);
+        }
+    }
+    mcm_scu_release(scu);
+    mcm_scu_free(scu);
+    world_close(&w);
+}
+
+START_TEST(test_unlisted_storage_classes)
+{
+    store_unlisted_classes(0);
+    store_unlisted_classes(1);
+}
+END_TEST
+
 /* A peer that aborts or drops the connection, also in the middle of a data set, or connects and
  * says nothing: the SCP survives and serves the next client. */
 START_TEST(test_careless_peers)
@@ -1165,6 +1216,7 @@ Suite *mcm_suite_wire(void)
     tcase_set_timeout(peers, 120);
     tcase_add_test(peers, test_admission);
     tcase_add_test(peers, test_implicit_vr_only_peer);
+    tcase_add_test(peers, test_unlisted_storage_classes);
     tcase_add_test(peers, test_careless_peers);
     tcase_add_test(peers, test_timeouts);
     tcase_add_test(peers, test_parallel_scus);

@@ -131,11 +131,15 @@ typedef struct mcm_scp_options {
     mcm_log_fn log;                   /* NULL: silent */
     mcm_log_level log_level;
     void *user;                       /* passed to every callback */
+    /* Storage SOP classes: every class DCMTK knows, and any proposed UID under the storage root
+     * 1.2.840.10008.5.1.4.1.1 (classes newer than DCMTK) are accepted. 1: also accept any other
+     * abstract syntax DCMTK does not know (private storage SOP classes); 0 (default): reject them. */
+    int accept_unknown_storage;
 } mcm_scp_options;
 
 #define MCM_SCP_OPTIONS_INIT                                                                         \
     { MCM_SCP_OPTIONS_VERSION, NULL, 0, "MCMSCP", NULL, 0, 1, 16, 30, 300, 65536, NULL, NULL, 86400,  \
-      604800, 604800, 0, 1, 99, 0, 0, "STD-GEN-CD", 1, NULL, NULL, NULL, MCM_LOG_INFO, NULL }
+      604800, 604800, 0, 1, 99, 0, 0, "STD-GEN-CD", 1, NULL, NULL, NULL, MCM_LOG_INFO, NULL, 0 }
 
 /* Fill opts with the defaults (the same as MCM_SCP_OPTIONS_INIT). */
 MCM_EXTERN void mcm_scp_options_init(mcm_scp_options *opts);

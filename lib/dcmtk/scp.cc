@@ -453,16 +453,59 @@ class Session
     const char *calling_;
 };
 
+/* What an accepted context is for: we accept Verification, Media Creation Management, and
+ * storage SOP classes only (see accept_storage_contexts), so every other accepted context is one
+ * of the latter. */
 ContextKind kind_of(const T_ASC_PresentationContext &ctx)
 {
     if (std::strcmp(ctx.abstractSyntax, UID_VerificationSOPClass) == 0)
         return ContextKind::Verification;
     if (std::strcmp(ctx.abstractSyntax, UID_MediaCreationManagementSOPClass) == 0)
         return ContextKind::MediaCreation;
-    for (int i = 0; i < numberOfDcmAllStorageSOPClassUIDs; i++)
-        if (std::strcmp(ctx.abstractSyntax, dcmAllStorageSOPClassUIDs[i]) == 0)
-            return ContextKind::Storage;
-    return ContextKind::None;
+    return ContextKind::Storage;
+}
+
+/* A storage SOP class that DCMTK 3.6.7 does not list: a UID under the root of the standard's storage
+ * classes (PS3.4 B.5; classes added after DCMTK's table), or, with accept_unknown, any valid UID
+ * outside the DICOM root that DCMTK does not know (a private storage class; a vendor's UID root).
+ * An unknown UID under the DICOM root but not under the storage root is a service we cannot know
+ * to be storage: refused. */
+bool unlisted_storage_class(const char *uid, bool accept_unknown)
+{
+    static const char storage_root[] = "1.2.840.10008.5.1.4.1.1.";
+    static const char dicom_root[] = "1.2.840.10008.";
+    if (!mcm_uid_is_valid(uid) || dcmFindNameOfUID(uid, nullptr) != nullptr)
+        return false;
+    if (std::strncmp(uid, storage_root, sizeof storage_root - 1) == 0)
+        return true;
+    return accept_unknown && std::strncmp(uid, dicom_root, sizeof dicom_root - 1) != 0;
+}
+
+/* Accept the proposed contexts of unlisted storage classes with the first transfer syntax of ours
+ * (kStorageSyntaxes order) that the peer proposed. */
+OFCondition accept_unlisted_storage(T_ASC_Parameters *params, bool accept_unknown)
+{
+    int n = ASC_countPresentationContexts(params);
+    for (int i = 0; i < n; i++) {
+        T_ASC_PresentationContext pc;
+        OFCondition c = ASC_getPresentationContext(params, i, &pc);
+        if (c.bad())
+            return c;
+        if (pc.resultReason == ASC_P_ACCEPTANCE || !unlisted_storage_class(pc.abstractSyntax, accept_unknown))
+            continue;
+        for (int k = 0; k < count_of(kStorageSyntaxes); k++) {
+            bool proposed = false;
+            for (int t = 0; t < pc.transferSyntaxCount && !proposed; t++)
+                proposed = std::strcmp(pc.proposedTransferSyntaxes[t], kStorageSyntaxes[k]) == 0;
+            if (proposed) {
+                c = ASC_acceptPresentationContext(params, pc.presentationContextID, kStorageSyntaxes[k]);
+                if (c.bad())
+                    return c;
+                break;
+            }
+        }
+    }
+    return EC_Normal;
 }
 
 void Session::log_request(const char *operation, const char *uid, const mcm_response &rsp, mcm_operation op)
@@ -1114,6 +1157,8 @@ bool negotiate(mcm_scp *scp, T_ASC_Association *assoc, const char *calling, cons
         c = ASC_acceptContextsWithPreferredTransferSyntaxes(
             assoc->params, dcmAllStorageSOPClassUIDs, numberOfDcmAllStorageSOPClassUIDs,
             const_cast<const char **>(kStorageSyntaxes), count_of(kStorageSyntaxes));
+    if (c.good())
+        c = accept_unlisted_storage(assoc->params, mcm_service_options(scp->service)->accept_unknown_storage != 0);
     if (c.bad()) {
         mcm_service_log(scp->service, MCM_LOG_WARNING, "%s: association rejected: %s", calling, c.text());
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_NOREASON);
