@@ -202,6 +202,10 @@ START_TEST(test_absent_create_malformed_uid)
     ck_assert_int_eq(mcm_rawpeer_create(peer, MCM_TEST_CT_IMAGE, w.uids[0], "1.2.03.4", 0, NULL, &reply), 0);
     ck_assert_uint_eq(reply.status, 0x0117);
     ck_assert_int_eq(reply.has_data_set, 0);
+    /* An Affected SOP Instance UID sent empty is no UID at all: the SCP assigns one. */
+    ck_assert_int_eq(mcm_rawpeer_create(peer, MCM_TEST_CT_IMAGE, w.uids[0], "", 0, NULL, &reply), 0);
+    ck_assert_uint_eq(reply.status, 0x0000);
+    ck_assert_int_eq(mcm_uid_is_valid(reply.affected_sop_instance_uid), 1);
     mcm_rawpeer_free(peer);
     world_close(&w);
 }

@@ -661,7 +661,11 @@ OFCondition Session::create(T_ASC_PresentationContextID pc, const T_ASC_Presenta
 {
     mcm_response rsp;
     mcm_response_clear(&rsp);
-    const char *requested_uid = (rq.opts & O_NCREATE_AFFECTEDSOPINSTANCEUID) ? rq.AffectedSOPInstanceUID : nullptr;
+    /* An Affected SOP Instance UID sent empty is taken as not sent: the SCP assigns one (PS3.7
+     * 10.1.5.1.4 makes it optional; a zero-length value carries no UID to object to). */
+    const char *requested_uid =
+        (rq.opts & O_NCREATE_AFFECTEDSOPINSTANCEUID) && rq.AffectedSOPInstanceUID[0] != '\0' ? rq.AffectedSOPInstanceUID
+                                                                                              : nullptr;
     char uid[MCM_UID_MAX + 1] = "";
     mcm_job *created = nullptr;
     bool served = false;
