@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@ struct mcm_service {
     char **allowed_titles;
     mcm_store *store;
     mcm_workers *workers;
+    int lock_fd; /* holds the flock on "<database>.lock" (lock_database), or -1 */
     /* Serialises "rename a received file + record it" with "expire instance records + unlink
      * their files", so that retention never removes a file that was just received again. */
     pthread_mutex_t instance_lock;
@@ -218,6 +220,8 @@ static void free_service(mcm_service *service)
         return;
     mcm_workers_free(service->workers);
     mcm_store_close(service->store);
+    if (service->lock_fd >= 0)
+        close(service->lock_fd); /* releases the flock */
     free(service->storage_dir);
     free(service->database_path);
     free(service->ae_title);
@@ -229,6 +233,31 @@ static void free_service(mcm_service *service)
     free(service->allowed_titles);
     pthread_mutex_destroy(&service->instance_lock);
     free(service);
+}
+
+/* One SCP per job database. At start an SCP puts every CREATING job back to PENDING and its
+ * workers then take PENDING jobs: a second SCP on the same database would steal the first one's
+ * running jobs and write their media twice. An exclusive flock on "<database>.lock", held for the
+ * service's life, refuses the second one; the kernel drops it when the process ends, however it
+ * ends, so a crash never leaves the database locked. (A file of its own rather than the database:
+ * SQLite's POSIX locks on the database must not meet ours, over NFS in particular.) */
+static int lock_database(mcm_service *service)
+{
+    char path[PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s.lock", service->database_path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return mcm_fail(errno == ENOENT ? MCM_EIO : MCM_EDB, "cannot open the lock file %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return mcm_fail(MCM_EBUSY, "the job database %s is in use by another SCP (lock file %s)",
+                            service->database_path, path);
+        return mcm_fail(MCM_EDB, "cannot lock %s: %s", path, strerror(e));
+    }
+    service->lock_fd = fd;
+    return MCM_OK;
 }
 
 int mcm_service_open(mcm_service **out, const mcm_scp_options *opts)
@@ -243,6 +272,7 @@ int mcm_service_open(mcm_service **out, const mcm_scp_options *opts)
     if (service == NULL)
         return mcm_fail(MCM_ENOMEM, "out of memory");
     pthread_mutex_init(&service->instance_lock, NULL);
+    service->lock_fd = -1;
     service->opts = *opts;
     service->opts.allowed_calling_ae_title_count = 0; /* until the copies exist (free_service) */
 
@@ -293,6 +323,12 @@ int mcm_service_open(mcm_service **out, const mcm_scp_options *opts)
         snprintf(message, sizeof message, "%s", mcm_last_error());
         free_service(service);
         return mcm_fail(rc, "cannot open the job store %s: %s", opts->database_path, message);
+    }
+    /* After the store opened (its errors explain a bad path best), before anything changes. */
+    rc = lock_database(service);
+    if (rc != MCM_OK) {
+        free_service(service);
+        return rc;
     }
     size_t recovered = 0;
     rc = mcm_store_recover(service->store, &recovered);

@@ -5,6 +5,9 @@
  * store_begin/store_finish. Every failure's Error Comment and offending tags are asserted.
  */
 #include <check.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -120,6 +123,52 @@ static void expect_refused(const mcm_scp_options *opts, const char *mentions)
     ck_assert_msg(strstr(mcm_last_error(), mentions) != NULL, "message \"%s\" does not mention \"%s\"",
                   mcm_last_error(), mentions);
 }
+
+/* One SCP per job database (another would steal its CREATING jobs at start): a second service on
+ * the same database is refused, in this process or another, and the lock goes with its holder. */
+START_TEST(one_service_per_database)
+{
+    mcm_fx_open(&fx);
+    mcm_service *second = (mcm_service *)0x1;
+    ck_assert_int_eq(mcm_service_open(&second, &fx.opts), MCM_EBUSY);
+    ck_assert_ptr_null(second);
+    ck_assert_ptr_nonnull(strstr(mcm_last_error(), "in use by another SCP"));
+    /* Another process is refused too. */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        mcm_service *other = NULL;
+        _exit(mcm_service_open(&other, &fx.opts) == MCM_EBUSY ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* Closed, the database is free again; and a holder killed outright frees it as well. */
+    mcm_service_close(fx.service);
+    fx.service = NULL;
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        mcm_service *holder = NULL;
+        char ok = mcm_service_open(&holder, &fx.opts) == MCM_OK ? 'y' : 'n';
+        if (write(ready[1], &ok, 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char ok = 0;
+    ck_assert_int_eq(read(ready[0], &ok, 1), 1);
+    ck_assert_int_eq(ok, 'y');
+    ck_assert_int_eq(mcm_service_open(&second, &fx.opts), MCM_EBUSY);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    close(ready[0]);
+    close(ready[1]);
+    mcm_fx_open(&fx);
+}
+END_TEST
 
 START_TEST(options_refused_with_clear_errors)
 {
@@ -1526,6 +1575,7 @@ Suite *mcm_suite_service(void)
     TCase *tc = tcase_create("options");
     tcase_add_checked_fixture(tc, setup_closed, teardown);
     tcase_add_test(tc, options_refused_with_clear_errors);
+    tcase_add_test(tc, one_service_per_database);
     tcase_add_test(tc, options_accepted_and_copied);
     tcase_add_test(tc, options_init_matches_macro);
     tcase_add_test(tc, operation_names);
