@@ -899,6 +899,33 @@ OFCondition Session::get(T_ASC_PresentationContextID pc, const T_ASC_Presentatio
     return c;
 }
 
+/* The 0211 reply to a request of an N-service we do not provide: the instance it named as Affected
+ * SOP Class/Instance UID, no data set. */
+template <typename Request, typename Reply>
+void refuse_n_request(const Request &rq, const char *sop_class, const char *sop_instance, Reply &r, int opts,
+                      T_DIMSE_DataSetType *incoming)
+{
+    r.MessageIDBeingRespondedTo = rq.MessageID;
+    copy_uid(r.AffectedSOPClassUID, sop_class);
+    copy_uid(r.AffectedSOPInstanceUID, sop_instance);
+    r.opts = opts;
+    r.DataSetType = DIMSE_DATASET_NULL;
+    r.DimseStatus = MCM_STATUS_UNRECOGNIZED_OPERATION;
+    *incoming = rq.DataSetType;
+}
+
+/* The same for a C-service (C-FIND, C-GET, C-MOVE): Affected SOP Class UID only. */
+template <typename Request, typename Reply>
+void refuse_c_request(const Request &rq, Reply &r, int opts, T_DIMSE_DataSetType *incoming)
+{
+    r.MessageIDBeingRespondedTo = rq.MessageID;
+    copy_uid(r.AffectedSOPClassUID, rq.AffectedSOPClassUID);
+    r.opts = opts;
+    r.DataSetType = DIMSE_DATASET_NULL;
+    r.DimseStatus = MCM_STATUS_UNRECOGNIZED_OPERATION;
+    *incoming = rq.DataSetType;
+}
+
 /* Everything this SCP does not provide (N-SET, N-DELETE, N-EVENT-REPORT, C-FIND, C-GET, C-MOVE):
  * drain any data set and answer 0211 Unrecognized operation, keeping the association (digest
  * 1.1, dcmtk-notes section 3). */
@@ -913,91 +940,50 @@ OFCondition Session::unrecognized(T_ASC_PresentationContextID pc, T_DIMSE_Messag
     const char *uid = nullptr;
     switch (msg.CommandField) {
     case DIMSE_N_SET_RQ: {
-        T_DIMSE_N_SetRQ &rq = msg.msg.NSetRQ;
-        T_DIMSE_N_SetRSP &r = reply.msg.NSetRSP;
+        const T_DIMSE_N_SetRQ &rq = msg.msg.NSetRQ;
         reply.CommandField = DIMSE_N_SET_RSP;
-        r.MessageIDBeingRespondedTo = rq.MessageID;
-        copy_uid(r.AffectedSOPClassUID, rq.RequestedSOPClassUID);
-        copy_uid(r.AffectedSOPInstanceUID, rq.RequestedSOPInstanceUID);
-        r.opts = O_NSET_AFFECTEDSOPCLASSUID | O_NSET_AFFECTEDSOPINSTANCEUID;
-        r.DataSetType = DIMSE_DATASET_NULL;
-        r.DimseStatus = MCM_STATUS_UNRECOGNIZED_OPERATION;
-        incoming = rq.DataSetType;
+        refuse_n_request(rq, rq.RequestedSOPClassUID, rq.RequestedSOPInstanceUID, reply.msg.NSetRSP,
+                         O_NSET_AFFECTEDSOPCLASSUID | O_NSET_AFFECTEDSOPINSTANCEUID, &incoming);
         name = "N-SET";
         uid = rq.RequestedSOPInstanceUID;
         break;
     }
     case DIMSE_N_DELETE_RQ: {
-        T_DIMSE_N_DeleteRQ &rq = msg.msg.NDeleteRQ;
-        T_DIMSE_N_DeleteRSP &r = reply.msg.NDeleteRSP;
+        const T_DIMSE_N_DeleteRQ &rq = msg.msg.NDeleteRQ;
         reply.CommandField = DIMSE_N_DELETE_RSP;
-        r.MessageIDBeingRespondedTo = rq.MessageID;
-        copy_uid(r.AffectedSOPClassUID, rq.RequestedSOPClassUID);
-        copy_uid(r.AffectedSOPInstanceUID, rq.RequestedSOPInstanceUID);
-        r.opts = O_NDELETE_AFFECTEDSOPCLASSUID | O_NDELETE_AFFECTEDSOPINSTANCEUID;
-        r.DataSetType = DIMSE_DATASET_NULL;
-        r.DimseStatus = MCM_STATUS_UNRECOGNIZED_OPERATION;
-        incoming = rq.DataSetType;
+        refuse_n_request(rq, rq.RequestedSOPClassUID, rq.RequestedSOPInstanceUID, reply.msg.NDeleteRSP,
+                         O_NDELETE_AFFECTEDSOPCLASSUID | O_NDELETE_AFFECTEDSOPINSTANCEUID, &incoming);
         name = "N-DELETE";
         uid = rq.RequestedSOPInstanceUID;
         break;
     }
     case DIMSE_N_EVENT_REPORT_RQ: {
-        T_DIMSE_N_EventReportRQ &rq = msg.msg.NEventReportRQ;
-        T_DIMSE_N_EventReportRSP &r = reply.msg.NEventReportRSP;
+        const T_DIMSE_N_EventReportRQ &rq = msg.msg.NEventReportRQ;
         reply.CommandField = DIMSE_N_EVENT_REPORT_RSP;
-        r.MessageIDBeingRespondedTo = rq.MessageID;
-        copy_uid(r.AffectedSOPClassUID, rq.AffectedSOPClassUID);
-        copy_uid(r.AffectedSOPInstanceUID, rq.AffectedSOPInstanceUID);
-        r.EventTypeID = rq.EventTypeID;
-        r.opts =
-            O_NEVENTREPORT_AFFECTEDSOPCLASSUID | O_NEVENTREPORT_AFFECTEDSOPINSTANCEUID | O_NEVENTREPORT_EVENTTYPEID;
-        r.DataSetType = DIMSE_DATASET_NULL;
-        r.DimseStatus = MCM_STATUS_UNRECOGNIZED_OPERATION;
-        incoming = rq.DataSetType;
+        refuse_n_request(rq, rq.AffectedSOPClassUID, rq.AffectedSOPInstanceUID, reply.msg.NEventReportRSP,
+                         O_NEVENTREPORT_AFFECTEDSOPCLASSUID | O_NEVENTREPORT_AFFECTEDSOPINSTANCEUID |
+                             O_NEVENTREPORT_EVENTTYPEID,
+                         &incoming);
+        reply.msg.NEventReportRSP.EventTypeID = rq.EventTypeID;
         name = "N-EVENT-REPORT";
         uid = rq.AffectedSOPInstanceUID;
         break;
     }
-    case DIMSE_C_FIND_RQ: {
-        T_DIMSE_C_FindRQ &rq = msg.msg.CFindRQ;
-        T_DIMSE_C_FindRSP &r = reply.msg.CFindRSP;
+    case DIMSE_C_FIND_RQ:
         reply.CommandField = DIMSE_C_FIND_RSP;
-        r.MessageIDBeingRespondedTo = rq.MessageID;
-        copy_uid(r.AffectedSOPClassUID, rq.AffectedSOPClassUID);
-        r.opts = O_FIND_AFFECTEDSOPCLASSUID;
-        r.DataSetType = DIMSE_DATASET_NULL;
-        r.DimseStatus = MCM_STATUS_UNRECOGNIZED_OPERATION;
-        incoming = rq.DataSetType;
+        refuse_c_request(msg.msg.CFindRQ, reply.msg.CFindRSP, O_FIND_AFFECTEDSOPCLASSUID, &incoming);
         name = "C-FIND";
         break;
-    }
-    case DIMSE_C_GET_RQ: {
-        T_DIMSE_C_GetRQ &rq = msg.msg.CGetRQ;
-        T_DIMSE_C_GetRSP &r = reply.msg.CGetRSP;
+    case DIMSE_C_GET_RQ:
         reply.CommandField = DIMSE_C_GET_RSP;
-        r.MessageIDBeingRespondedTo = rq.MessageID;
-        copy_uid(r.AffectedSOPClassUID, rq.AffectedSOPClassUID);
-        r.opts = O_GET_AFFECTEDSOPCLASSUID;
-        r.DataSetType = DIMSE_DATASET_NULL;
-        r.DimseStatus = MCM_STATUS_UNRECOGNIZED_OPERATION;
-        incoming = rq.DataSetType;
+        refuse_c_request(msg.msg.CGetRQ, reply.msg.CGetRSP, O_GET_AFFECTEDSOPCLASSUID, &incoming);
         name = "C-GET";
         break;
-    }
-    case DIMSE_C_MOVE_RQ: {
-        T_DIMSE_C_MoveRQ &rq = msg.msg.CMoveRQ;
-        T_DIMSE_C_MoveRSP &r = reply.msg.CMoveRSP;
+    case DIMSE_C_MOVE_RQ:
         reply.CommandField = DIMSE_C_MOVE_RSP;
-        r.MessageIDBeingRespondedTo = rq.MessageID;
-        copy_uid(r.AffectedSOPClassUID, rq.AffectedSOPClassUID);
-        r.opts = O_MOVE_AFFECTEDSOPCLASSUID;
-        r.DataSetType = DIMSE_DATASET_NULL;
-        r.DimseStatus = MCM_STATUS_UNRECOGNIZED_OPERATION;
-        incoming = rq.DataSetType;
+        refuse_c_request(msg.msg.CMoveRQ, reply.msg.CMoveRSP, O_MOVE_AFFECTEDSOPCLASSUID, &incoming);
         name = "C-MOVE";
         break;
-    }
     default: return makeDcmnetCondition(DIMSEC_UNEXPECTEDREQUEST, OF_error, "unexpected DIMSE message");
     }
     OFCondition c = drain_data_set(incoming);
