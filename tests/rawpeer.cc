@@ -147,6 +147,14 @@ int exchange(mcm_rawpeer *peer, T_ASC_PresentationContextID pc, T_DIMSE_Message 
         type = rsp.msg.NSetRSP.DataSetType;
         break;
     case DIMSE_N_DELETE_RSP: reply->status = rsp.msg.NDeleteRSP.DimseStatus; break;
+    case DIMSE_N_EVENT_REPORT_RSP:
+        reply->status = rsp.msg.NEventReportRSP.DimseStatus;
+        type = rsp.msg.NEventReportRSP.DataSetType;
+        break;
+    case DIMSE_C_FIND_RSP:
+        reply->status = rsp.msg.CFindRSP.DimseStatus;
+        type = rsp.msg.CFindRSP.DataSetType;
+        break;
     default: peer->dead = true; return -1;
     }
     if (type != DIMSE_DATASET_NULL) {
@@ -330,6 +338,35 @@ extern "C" int mcm_rawpeer_set(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_r
     copy_uid(msg.msg.NSetRQ.RequestedSOPInstanceUID, uid);
     msg.msg.NSetRQ.DataSetType = DIMSE_DATASET_PRESENT;
     return exchange(peer, kMcmContext, msg, &data, reply);
+}
+
+extern "C" int mcm_rawpeer_event_report(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *reply)
+{
+    DcmDataset data;
+    data.putAndInsertString(DCM_ExecutionStatus, "DONE");
+    T_DIMSE_Message msg;
+    std::memset(&msg, 0, sizeof msg);
+    msg.CommandField = DIMSE_N_EVENT_REPORT_RQ;
+    msg.msg.NEventReportRQ.MessageID = peer->next_message_id++;
+    copy_uid(msg.msg.NEventReportRQ.AffectedSOPClassUID, UID_MediaCreationManagementSOPClass);
+    copy_uid(msg.msg.NEventReportRQ.AffectedSOPInstanceUID, uid);
+    msg.msg.NEventReportRQ.EventTypeID = 1;
+    msg.msg.NEventReportRQ.DataSetType = DIMSE_DATASET_PRESENT;
+    return exchange(peer, kMcmContext, msg, &data, reply);
+}
+
+extern "C" int mcm_rawpeer_find(mcm_rawpeer *peer, mcm_rawpeer_reply *reply)
+{
+    DcmDataset identifier;
+    identifier.putAndInsertString(DCM_PatientID, "*");
+    T_DIMSE_Message msg;
+    std::memset(&msg, 0, sizeof msg);
+    msg.CommandField = DIMSE_C_FIND_RQ;
+    msg.msg.CFindRQ.MessageID = peer->next_message_id++;
+    copy_uid(msg.msg.CFindRQ.AffectedSOPClassUID, UID_MediaCreationManagementSOPClass);
+    msg.msg.CFindRQ.Priority = DIMSE_PRIORITY_MEDIUM;
+    msg.msg.CFindRQ.DataSetType = DIMSE_DATASET_PRESENT;
+    return exchange(peer, kMcmContext, msg, &identifier, reply);
 }
 
 extern "C" int mcm_rawpeer_delete(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *reply)

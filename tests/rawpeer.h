@@ -79,6 +79,10 @@ int mcm_rawpeer_action(mcm_rawpeer *peer, const char *uid, uint16_t action_type_
 int mcm_rawpeer_get_all(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *reply);
 /* N-SET of uid with a small modification list; N-DELETE of uid. */
 int mcm_rawpeer_set(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *reply);
+/* N-EVENT-REPORT about uid (event type 1, a small data set) and C-FIND (a one-attribute
+ * identifier), both on the Media Creation Management context: services the class does not have. */
+int mcm_rawpeer_event_report(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *reply);
+int mcm_rawpeer_find(mcm_rawpeer *peer, mcm_rawpeer_reply *reply);
 int mcm_rawpeer_delete(mcm_rawpeer *peer, const char *uid, mcm_rawpeer_reply *reply);
 /* Requests on a context whose SOP class is wrong for them: C-ECHO on the MCM context (into
  * *echo_reply), N-GET of uid on the Verification context (into *get_reply). 0 if both replied. */

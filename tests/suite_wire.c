@@ -708,6 +708,11 @@ START_TEST(test_nset_ndelete_unrecognized)
     ck_assert_uint_eq(reply.status, 0x0211);
     ck_assert_int_eq(mcm_rawpeer_delete(peer, uid, &reply), 0);
     ck_assert_uint_eq(reply.status, 0x0211);
+    ck_assert_int_eq(mcm_rawpeer_event_report(peer, uid, &reply), 0);
+    ck_assert_uint_eq(reply.status, 0x0211);
+    ck_assert_int_eq(reply.has_data_set, 0);
+    ck_assert_int_eq(mcm_rawpeer_find(peer, &reply), 0);
+    ck_assert_uint_eq(reply.status, 0x0211);
     /* A request on a context whose SOP class is wrong for it: 0211 as well. */
     mcm_rawpeer_reply echo_reply;
     ck_assert_int_eq(mcm_rawpeer_wrong_contexts(peer, uid, &echo_reply, &reply), 0);
