@@ -645,12 +645,51 @@ static int set_attribute(mcm_request *req, uint32_t tag, const char *value, cons
     return 0;
 }
 
+/* 0 if text is plain ASCII, 1 if it is well-formed UTF-8 beyond ASCII, -1 otherwise. */
+static int utf8_class(const char *text)
+{
+    int beyond_ascii = 0;
+    const unsigned char *p = (const unsigned char *)text;
+    while (p != NULL && *p != '\0') {
+        int extra = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        if (extra < 0 || (extra == 1 && *p < 0xC2))
+            return -1;
+        beyond_ascii |= extra > 0;
+        p++;
+        for (int k = 0; k < extra; k++, p++)
+            if ((*p & 0xC0) != 0x80)
+                return -1;
+    }
+    return beyond_ascii;
+}
+
+/* Text options are taken as UTF-8, the encoding of command lines on every system we run on: a
+ * request with any non-ASCII text declares Specific Character Set ISO_IR 192 (PS3.3 C.12.1.1.2),
+ * so that the SCP reads it right; bytes that are not UTF-8 are refused rather than sent garbled. */
+static int declare_character_set(const options *o, mcm_request *req)
+{
+    const struct {
+        const char *value, *option;
+    } texts[] = {{o->label_text, "--label"}, {o->fileset_id, "--fileset-id"}, {o->barcode, "--barcode"},
+                 {o->disposition, "--disposition"}};
+    int utf8 = 0;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        int c = utf8_class(texts[i].value);
+        if (c < 0) {
+            note("%s: not valid UTF-8 text", texts[i].option);
+            return 0;
+        }
+        utf8 |= c;
+    }
+    return !utf8 || set_attribute(req, MCM_TAG_SPECIFIC_CHARACTER_SET, "ISO_IR 192", "character set");
+}
+
 static int build_request(const options *o, const file_list *files, mcm_request **out)
 {
     mcm_request *req;
     if (mcm_request_new(&req) != MCM_OK)
         return EXIT_LOCAL;
-    int ok = set_attribute(req, MCM_TAG_LABEL_TEXT, o->label_text, "--label") &&
+    int ok = declare_character_set(o, req) && set_attribute(req, MCM_TAG_LABEL_TEXT, o->label_text, "--label") &&
              set_attribute(req, MCM_TAG_LABEL_USING_INFORMATION, o->label_info, "--label-info") &&
              set_attribute(req, MCM_TAG_STORAGE_MEDIA_FILESET_ID, o->fileset_id, "--fileset-id") &&
              set_attribute(req, MCM_TAG_ALLOW_MEDIA_SPLITTING, o->split, "--split") &&

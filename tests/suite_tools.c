@@ -643,6 +643,37 @@ START_TEST(test_workflow_done)
 }
 END_TEST
 
+/* Non-ASCII text options travel as UTF-8 with Specific Character Set ISO_IR 192; bytes that are not
+ * UTF-8 are refused as a usage error before anything is sent. */
+START_TEST(test_utf8_text_options)
+{
+    world w;
+    world_init(&w, 2);
+    scp_start(&w, NULL);
+    scu_run(&w, "--no-wait --label 'M\xC3\xBCller \xE2\x9C\x93' 127.0.0.1 %u '%s'", (unsigned)w.port, w.study);
+    ASSERT_EXIT(&w, 0);
+    char uid[65];
+    ck_assert_int_eq(sscanf(w.stdout_text, "%64s", uid), 1);
+    mcm_job *job = library_get(&w, uid);
+    const mcm_request *request = mcm_job_request(job);
+    ck_assert_pstr_eq(mcm_request_attribute(request, MCM_TAG_SPECIFIC_CHARACTER_SET), "ISO_IR 192");
+    ck_assert_pstr_eq(mcm_request_attribute(request, MCM_TAG_LABEL_TEXT), "M\xC3\xBCller \xE2\x9C\x93");
+    mcm_job_free(job);
+    /* Plain ASCII: no character set declared. */
+    scu_run(&w, "--no-wait --label 'Plain' 127.0.0.1 %u '%s'", (unsigned)w.port, w.study);
+    ASSERT_EXIT(&w, 0);
+    ck_assert_int_eq(sscanf(w.stdout_text, "%64s", uid), 1);
+    job = library_get(&w, uid);
+    ck_assert_ptr_null(mcm_request_attribute(mcm_job_request(job), MCM_TAG_SPECIFIC_CHARACTER_SET));
+    mcm_job_free(job);
+    /* Latin-1 bytes are not UTF-8. */
+    scu_run(&w, "--label \"$(printf 'M\\374ller')\" 127.0.0.1 %u '%s'", (unsigned)w.port, w.study);
+    ASSERT_EXIT(&w, 64);
+    ASSERT_STDERR_HAS(&w, "--label: not valid UTF-8 text");
+    world_cleanup(&w);
+}
+END_TEST
+
 static const char *const result_keys[] = {
     "result", "uid",    "stored", "skipped",         "execution_status", "execution_status_info", "pieces",
     "media",  "failed", "status", "status_category", "status_name",      "error_comment",         NULL};
@@ -1131,6 +1162,7 @@ Suite *mcm_suite_tools(void)
     suite_add_tcase(s, basics);
     TCase *together = tcase_create("mcmscu with mcmscp");
     tcase_add_test(together, test_workflow_done);
+    tcase_add_test(together, test_utf8_text_options);
     tcase_add_test(together, test_json_done);
     tcase_add_test(together, test_failure_missing_instances);
     tcase_add_test(together, test_cancel);
