@@ -546,7 +546,11 @@ static int process_next(mcm_workers *w, int64_t now)
         /* Back to the queue; the claim stays atomic with this under the store's mutex. */
         mcm_job_event event = {.type = MCM_EVENT_TRANSIENT, .info = "INSUFFIC_MEMORY"};
         mcm_job_apply(job, &event, NULL);
-        mcm_store_update_job(w->store, job, MCM_JOB_CREATING, now_seconds() + 1, now_seconds());
+        if (mcm_store_update_job(w->store, job, MCM_JOB_CREATING, now_seconds() + 1, now_seconds()) != MCM_OK)
+            mcm_service_log(w->service, MCM_LOG_ERROR,
+                            "job %s: out of memory and cannot be put back to PENDING (%s): it stays CREATING until "
+                            "the SCP restarts",
+                            mcm_job_uid(job), mcm_last_error());
         mcm_store_unlock(w->store);
         if (r != NULL)
             mcm_media_context_destroy(&r->ctx);
