@@ -443,6 +443,8 @@ class Session
 
     OFCondition drain_data_set(T_DIMSE_DataSetType type);
     OFCondition receive_data_set(T_ASC_PresentationContextID pc, DcmDataset **out);
+    OFCondition receive_request(T_ASC_PresentationContextID pc, T_DIMSE_DataSetType type, mcm_request **out,
+                                int *rc);
     OFCondition send(T_ASC_PresentationContextID pc, T_DIMSE_Message &rsp, DcmDataset *data, DcmDataset *detail);
     void log_request(const char *operation, const char *uid, const mcm_response &rsp, mcm_operation op);
     bool wait_for_request();
@@ -656,6 +658,41 @@ OFCondition Session::store(T_ASC_PresentationContextID pc, const T_ASC_Presentat
     return c;
 }
 
+/* An N-service request is served only on the Media Creation Management context and for its SOP
+ * class; otherwise rsp gets 0211 (another context) or 0118 (another class) and false returns. */
+bool for_media_creation(const T_ASC_PresentationContext &ctx, const char *sop_class_uid, mcm_operation op,
+                        const char *name, mcm_response &rsp)
+{
+    if (kind_of(ctx) != ContextKind::MediaCreation) {
+        mcm_response_set(&rsp, op, MCM_STATUS_UNRECOGNIZED_OPERATION, "%s on a %s context", name, ctx.abstractSyntax);
+        return false;
+    }
+    if (std::strcmp(sop_class_uid, UID_MediaCreationManagementSOPClass) != 0) {
+        mcm_response_set(&rsp, op, MCM_STATUS_NO_SUCH_SOP_CLASS, "SOP class %.40s is not %s", sop_class_uid,
+                         UID_MediaCreationManagementSOPClass);
+        return false;
+    }
+    return true;
+}
+
+/* Receive a request's data set (if one follows) decoded as a request: *out is NULL when none came;
+ * *rc is the decoding's mcm_error. A bad condition means the association is lost. */
+OFCondition Session::receive_request(T_ASC_PresentationContextID pc, T_DIMSE_DataSetType type, mcm_request **out,
+                                     int *rc)
+{
+    *out = nullptr;
+    *rc = MCM_OK;
+    if (type == DIMSE_DATASET_NULL)
+        return EC_Normal;
+    DcmDataset *data = nullptr;
+    OFCondition c = receive_data_set(pc, &data);
+    if (c.bad())
+        return c;
+    *rc = mcm_request_from_dataset(*data, out);
+    delete data;
+    return EC_Normal;
+}
+
 OFCondition Session::create(T_ASC_PresentationContextID pc, const T_ASC_PresentationContext &ctx,
                             T_DIMSE_N_CreateRQ &rq)
 {
@@ -668,35 +705,18 @@ OFCondition Session::create(T_ASC_PresentationContextID pc, const T_ASC_Presenta
                                                                                               : nullptr;
     char uid[MCM_UID_MAX + 1] = "";
     mcm_job *created = nullptr;
-    bool served = false;
-
-    if (kind_of(ctx) != ContextKind::MediaCreation) {
-        mcm_response_set(&rsp, MCM_OP_N_CREATE, MCM_STATUS_UNRECOGNIZED_OPERATION, "N-CREATE on a %s context",
-                         ctx.abstractSyntax);
-    } else if (std::strcmp(rq.AffectedSOPClassUID, UID_MediaCreationManagementSOPClass) != 0) {
-        mcm_response_set(&rsp, MCM_OP_N_CREATE, MCM_STATUS_NO_SUCH_SOP_CLASS, "SOP class %.40s is not %s",
-                         rq.AffectedSOPClassUID, UID_MediaCreationManagementSOPClass);
-    } else {
-        served = true;
-    }
-    if (!served) {
+    if (!for_media_creation(ctx, rq.AffectedSOPClassUID, MCM_OP_N_CREATE, "N-CREATE", rsp)) {
         OFCondition c = drain_data_set(rq.DataSetType);
         if (c.bad())
             return c;
     } else {
         mcm_request *request = nullptr;
         int rc = MCM_OK;
-        if (rq.DataSetType != DIMSE_DATASET_NULL) {
-            DcmDataset *data = nullptr;
-            OFCondition c = receive_data_set(pc, &data);
-            if (c.bad())
-                return c;
-            rc = mcm_request_from_dataset(*data, &request);
-            delete data;
-        } else {
-            /* No attribute list at all: an empty request, which validation answers with 0120. */
-            rc = mcm_request_new(&request);
-        }
+        OFCondition c = receive_request(pc, rq.DataSetType, &request, &rc);
+        if (c.bad())
+            return c;
+        if (rc == MCM_OK && request == nullptr)
+            rc = mcm_request_new(&request); /* no attribute list at all: validation answers 0120 */
         if (rc == MCM_OK) {
             /* The service takes the request whatever happens. */
             rc = mcm_service_create(scp_->service, calling_, request, requested_uid, uid, &created, &rsp);
@@ -749,31 +769,16 @@ OFCondition Session::action(T_ASC_PresentationContextID pc, const T_ASC_Presenta
 {
     mcm_response rsp;
     mcm_response_clear(&rsp);
-    bool served = false;
-    if (kind_of(ctx) != ContextKind::MediaCreation) {
-        mcm_response_set(&rsp, MCM_OP_N_ACTION, MCM_STATUS_UNRECOGNIZED_OPERATION, "N-ACTION on a %s context",
-                         ctx.abstractSyntax);
-    } else if (std::strcmp(rq.RequestedSOPClassUID, UID_MediaCreationManagementSOPClass) != 0) {
-        mcm_response_set(&rsp, MCM_OP_N_ACTION, MCM_STATUS_NO_SUCH_SOP_CLASS, "SOP class %.40s is not %s",
-                         rq.RequestedSOPClassUID, UID_MediaCreationManagementSOPClass);
-    } else {
-        served = true;
-    }
-    if (!served) {
+    if (!for_media_creation(ctx, rq.RequestedSOPClassUID, MCM_OP_N_ACTION, "N-ACTION", rsp)) {
         OFCondition c = drain_data_set(rq.DataSetType);
         if (c.bad())
             return c;
     } else {
         mcm_request *information = nullptr;
         int rc = MCM_OK;
-        if (rq.DataSetType != DIMSE_DATASET_NULL) {
-            DcmDataset *data = nullptr;
-            OFCondition c = receive_data_set(pc, &data);
-            if (c.bad())
-                return c;
-            rc = mcm_request_from_dataset(*data, &information);
-            delete data;
-        }
+        OFCondition c = receive_request(pc, rq.DataSetType, &information, &rc);
+        if (c.bad())
+            return c;
         if (rc == MCM_OK)
             rc = mcm_service_action(scp_->service, calling_, rq.RequestedSOPInstanceUID, rq.ActionTypeID, information,
                                     &rsp);
@@ -826,13 +831,7 @@ OFCondition Session::get(T_ASC_PresentationContextID pc, const T_ASC_Presentatio
     OFCondition c = drain_data_set(rq.DataSetType); /* an N-GET-RQ carries none; tolerate one */
     if (c.bad())
         return c;
-    if (kind_of(ctx) != ContextKind::MediaCreation) {
-        mcm_response_set(&rsp, MCM_OP_N_GET, MCM_STATUS_UNRECOGNIZED_OPERATION, "N-GET on a %s context",
-                         ctx.abstractSyntax);
-    } else if (std::strcmp(rq.RequestedSOPClassUID, UID_MediaCreationManagementSOPClass) != 0) {
-        mcm_response_set(&rsp, MCM_OP_N_GET, MCM_STATUS_NO_SUCH_SOP_CLASS, "SOP class %.40s is not %s",
-                         rq.RequestedSOPClassUID, UID_MediaCreationManagementSOPClass);
-    } else {
+    if (for_media_creation(ctx, rq.RequestedSOPClassUID, MCM_OP_N_GET, "N-GET", rsp)) {
         /* The list holds (group, element) pairs; an absent or empty list asks for everything. */
         size_t pairs = list && rq.ListCount > 0 ? static_cast<size_t>(rq.ListCount) / 2 : 0;
         std::unique_ptr<uint32_t[]> tags(pairs > 0 ? new (std::nothrow) uint32_t[pairs] : nullptr);
