@@ -35,6 +35,16 @@ void mcm_log_emit(mcm_log_level level, const char *message)
         fn(level, message, user);
 }
 
+void mcm_log_vcall(mcm_log_fn fn, void *user, mcm_log_level max_level, mcm_log_level level, const char *fmt,
+                   va_list ap)
+{
+    if (fn == NULL || level > max_level)
+        return;
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    fn(level, line, user);
+}
+
 void mcm_log_internal(mcm_log_level level, const char *fmt, ...)
 {
     char line[1024];

@@ -7,6 +7,7 @@
 #include "media_context.h"
 
 #include "error.h"
+#include "log.h"
 #include "job_internal.h"
 
 #include <stdarg.h>
@@ -21,14 +22,10 @@ static void context_log(mcm_media_context *ctx, mcm_log_level level, const char 
 
 static void context_log(mcm_media_context *ctx, mcm_log_level level, const char *fmt, ...)
 {
-    if (ctx->log == NULL || level > ctx->log_level)
-        return;
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    mcm_log_vcall(ctx->log, ctx->log_user, ctx->log_level, level, fmt, ap);
     va_end(ap);
-    ctx->log(level, line, ctx->log_user);
 }
 
 int mcm_media_context_init(mcm_media_context *ctx, const mcm_job *job, const mcm_instance *instances,

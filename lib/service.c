@@ -12,6 +12,7 @@
 #include "service.h"
 
 #include "error.h"
+#include "log.h"
 #include "job_internal.h"
 #include "request_internal.h"
 #include "status_internal.h"
@@ -69,14 +70,12 @@ struct mcm_service {
 
 void mcm_service_log(mcm_service *service, mcm_log_level level, const char *fmt, ...)
 {
-    if (service == NULL || service->opts.log == NULL || level > service->opts.log_level)
+    if (service == NULL)
         return;
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    mcm_log_vcall(service->opts.log, service->opts.user, service->opts.log_level, level, fmt, ap);
     va_end(ap);
-    service->opts.log(level, line, service->opts.user);
 }
 
 /* ---- options ---- */

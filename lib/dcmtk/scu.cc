@@ -10,6 +10,7 @@
 
 #include "dataset.h"
 #include "error.h"
+#include "log.h"
 #include "request_internal.h"
 #include "transport.h"
 #include "vr.h"
@@ -76,14 +77,10 @@ void scu_log(const mcm_scu *scu, mcm_log_level level, const char *fmt, ...)
 
 void scu_log(const mcm_scu *scu, mcm_log_level level, const char *fmt, ...)
 {
-    if (!wants(scu, level))
-        return;
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    mcm_log_vcall(scu->log, scu->log_user, scu->log_level, level, fmt, ap);
     va_end(ap);
-    scu->log(level, line, scu->log_user);
 }
 
 /* A data set at DEBUG, one line per element line of DCMTK's dump, at most max_lines. */
