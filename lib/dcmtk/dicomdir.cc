@@ -191,16 +191,18 @@ void name_missing_attributes(DcmItem &ds, const OFString &sop_class, mcm_dd_prof
     need_value(ds, DCM_Modality, out);
     need_value(ds, DCM_SeriesInstanceUID, out);
     need_value(ds, DCM_SeriesNumber, out);
-    switch (record_kind(sop_class)) {
-    case RecordKind::Image:
+    RecordKind kind = record_kind(sop_class);
+    /* Every instance-level record but the catch-all carries Instance Number. */
+    if (kind != RecordKind::Other)
         need_value(ds, DCM_InstanceNumber, out);
+    switch (kind) {
+    case RecordKind::Image:
         if (profile_needs_rows_columns(profile)) {
             need_value(ds, DCM_Rows, out);
             need_value(ds, DCM_Columns, out);
         }
         break;
     case RecordKind::SR:
-        need_value(ds, DCM_InstanceNumber, out);
         need_value(ds, DCM_CompletionFlag, out);
         need_value(ds, DCM_VerificationFlag, out);
         need_value(ds, DCM_ContentDate, out);
@@ -208,39 +210,32 @@ void name_missing_attributes(DcmItem &ds, const OFString &sop_class, mcm_dd_prof
         need_value(ds, DCM_ConceptNameCodeSequence, out);
         break;
     case RecordKind::KeyObject:
-        need_value(ds, DCM_InstanceNumber, out);
         need_value(ds, DCM_ContentDate, out);
         need_value(ds, DCM_ContentTime, out);
         need_value(ds, DCM_ConceptNameCodeSequence, out);
         break;
     case RecordKind::Presentation:
-        need_value(ds, DCM_InstanceNumber, out);
         need_value(ds, DCM_ContentLabel, out);
         need_value(ds, DCM_PresentationCreationDate, out);
         need_value(ds, DCM_PresentationCreationTime, out);
         break;
     case RecordKind::Waveform:
-        need_value(ds, DCM_InstanceNumber, out);
         need_value(ds, DCM_ContentDate, out);
         need_value(ds, DCM_ContentTime, out);
         break;
     case RecordKind::EncapsulatedDocument:
-        need_value(ds, DCM_InstanceNumber, out);
         need_value(ds, DCM_MIMETypeOfEncapsulatedDocument, out);
         break;
     case RecordKind::RTDose:
-        need_value(ds, DCM_InstanceNumber, out);
         need_value(ds, DCM_DoseSummationType, out);
         break;
     case RecordKind::RTStructureSet:
-        need_value(ds, DCM_InstanceNumber, out);
         need_value(ds, DCM_StructureSetLabel, out);
         break;
     case RecordKind::RTPlan:
-        need_value(ds, DCM_InstanceNumber, out);
         need_value(ds, DCM_RTPlanLabel, out);
         break;
-    case RecordKind::RTTreatmentRecord: need_value(ds, DCM_InstanceNumber, out); break;
+    case RecordKind::RTTreatmentRecord: break;
     case RecordKind::Other: break;
     }
 }
