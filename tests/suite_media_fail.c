@@ -380,6 +380,20 @@ START_TEST(missing_attributes_are_all_named)
 }
 END_TEST
 
+/* Instance Number is needed by every instance-level record (here an image's). */
+START_TEST(missing_instance_number_0120)
+{
+    mcm_media_bench b;
+    mcm_mb_init(&b);
+    size_t i = mcm_mb_add(&b, NULL, NULL);
+    ck_assert_int_eq(mcm_test_system("dcmodify -q -nb -ea '(0020,0013)' '%s'", b.paths[i]), 0);
+    mcm_mb_run(&b);
+    expected_item items[] = {{0, 0x0120, {MCM_TAG(0x0020, 0x0013)}, 1}};
+    assert_failed(&b, "DIR_PROC_ERR", items, 1);
+    mcm_mb_free(&b);
+}
+END_TEST
+
 Suite *mcm_suite_media_fail(void)
 {
     Suite *s = suite_create("media_fail");
@@ -392,6 +406,7 @@ Suite *mcm_suite_media_fail(void)
     tcase_add_test(tc, lossy_needed_allow_absent_0203);
     tcase_add_test(tc, lossy_allowed_but_impossible_0202);
     tcase_add_test(tc, missing_patient_id_0120);
+    tcase_add_test(tc, missing_instance_number_0120);
     tcase_add_test(tc, empty_patient_id_0121);
     tcase_add_test(tc, missing_attributes_are_all_named);
     tcase_add_test(tc, instance_larger_than_medium_0205);
