@@ -46,12 +46,12 @@ CXX_ALL     := -std=c++17 $(WARN) -fPIC -fvisibility=hidden -fvisibility-inlines
 # DCMTK's Debian dcmtk.pc names sndfile in Requires.private, so pkg-config cannot be asked for it
 # without libsndfile1-dev: its headers are in the default path and these are its libraries.
 # dcmjpeg, dcmjpls and dcmimage/dcmimgle decode compressed instances that a media application
-# profile does not allow (lib/dcmtk/dicomdir.cc); dependents come before what they depend on.
+# profile does not allow (lib/dcmtk/media/dicomdir.cc); dependents come before what they depend on.
 DCMTK_LIBS := -ldcmjpeg -ldcmjpls -ldcmimage -ldcmimgle -ldcmnet -ldcmdata -loflog -lofstd
 LIBS       := $(DCMTK_LIBS) $(MEDIA_LIBS) -lsqlite3 -lpthread
 
-LIB_C_SRC   := $(sort $(wildcard lib/*.c lib/media/*.c))
-LIB_CXX_SRC := $(sort $(wildcard lib/dcmtk/*.cc))
+LIB_C_SRC   := $(sort $(wildcard lib/core/*.c lib/scp/*.c lib/scu/*.c lib/media/*.c))
+LIB_CXX_SRC := $(sort $(wildcard lib/dcmtk/*.cc lib/dcmtk/media/*.cc))
 LIB_OBJ     := $(LIB_C_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRC:%.cc=$(BUILD)/obj/%.o)
 
 STATIC_LIB := $(BUILD)/libdcmmcm.a
@@ -60,17 +60,19 @@ SONAME     := libdcmmcm.so.$(SOVERSION)
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-# Tests: one Check runner. tests/suite_NAME.c defines Suite *mcm_suite_NAME(void); every other
-# tests/*.c and tests/*.cc is shared test code linked into the runner.
-SUITE_SRC   := $(sort $(wildcard tests/suite_*.c))
-SUITE_NAMES := $(patsubst tests/suite_%.c,%,$(SUITE_SRC))
-TEST_C_SRC  := $(filter-out $(SUITE_SRC),$(sort $(wildcard tests/*.c))) $(SUITE_SRC)
-TEST_CXX_SRC := $(sort $(wildcard tests/*.cc))
+# Tests: one Check runner. tests/LAYER/suite_NAME.c (LAYER: core, dcmtk, scp, media, tools, as in
+# lib/) defines Suite *mcm_suite_NAME(void); tests/support/ is the shared test code and
+# tests/check_main.c the runner's main, all linked into the one runner.
+SUITE_SRC   := $(sort $(wildcard tests/*/suite_*.c))
+SUITE_NAMES := $(patsubst suite_%.c,%,$(notdir $(SUITE_SRC)))
+TEST_C_SRC  := tests/check_main.c $(sort $(wildcard tests/support/*.c)) $(SUITE_SRC)
+TEST_CXX_SRC := $(sort $(wildcard tests/support/*.cc))
 TEST_OBJ    := $(TEST_C_SRC:%.c=$(BUILD)/obj/%.o) $(TEST_CXX_SRC:%.cc=$(BUILD)/obj/%.o)
 TEST_RUNNER := $(BUILD)/tests/check_dcmmcm
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
-TEST_DEFS    = -DMCM_BUILD_DIR='"$(abspath $(BUILD))"' -DMCM_SOURCE_DIR='"$(abspath .)"' -I$(BUILD)/tests
+TEST_DEFS    = -DMCM_BUILD_DIR='"$(abspath $(BUILD))"' -DMCM_SOURCE_DIR='"$(abspath .)"' -I$(BUILD)/tests \
+               -Itests/support
 
 .PHONY: all deps demo check check-asan check-valgrind check-exports check-headers check-man check-install \
         check-tools install uninstall clean examples test-runner

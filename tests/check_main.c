@@ -1,5 +1,5 @@
 /*
- * tests/check_main.c: the one Check runner of dcmmcm. Every tests/suite_NAME.c defines
+ * tests/check_main.c: the one Check runner of dcmmcm. Every tests/LAYER/suite_NAME.c defines
  * Suite *mcm_suite_NAME(void); the Makefile lists them in suites.h. CK_RUN_SUITE=NAME runs one.
  * Ends with Check's own summary line; exits non-zero if any test failed.
  */

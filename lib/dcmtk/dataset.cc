@@ -14,12 +14,12 @@
  * - Sequences are walked with nextInContainer(), never indexed: getItem(i) is a walk from the
  *   head of a linked list, quadratic over a 100,000-item Referenced SOP Sequence.
  */
-#include "dataset.h"
+#include "dcmtk/dataset.h"
 
-#include "error.h"
-#include "job_internal.h"
-#include "request_internal.h"
-#include "vr.h"
+#include "core/error.h"
+#include "core/job_internal.h"
+#include "core/request_internal.h"
+#include "core/vr.h"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>

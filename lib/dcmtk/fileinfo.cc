@@ -3,8 +3,8 @@
  * UID, transfer syntax, Patient ID, Study Instance UID), for tools and integrators that decide what
  * to send and reference. Reads up to, not including, the pixel data; never throws.
  */
-#include "error.h"
-#include "log.h"
+#include "core/error.h"
+#include "core/log.h"
 
 #include "dcmmcm/scu.h"
 

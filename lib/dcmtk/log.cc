@@ -1,11 +1,11 @@
 /*
- * lib/dcmtk/log.cc: mcm_log_set_handler(): stores the library's log handler (lib/log.c) and routes
+ * lib/dcmtk/log.cc: mcm_log_set_handler(): stores the library's log handler (lib/core/log.c) and routes
  * DCMTK's process-global OFLog into it with matching levels. Silent by default: before the first
  * network of ours starts, DCMTK's root logger is switched off unless the application has set a
  * handler (mcm_log_apply_default()).
  */
-#include "log.h"
-#include "error.h"
+#include "core/log.h"
+#include "core/error.h"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/oflog/oflog.h>
@@ -16,7 +16,7 @@
 
 namespace {
 
-/* An OFLog appender that hands each formatted event to lib/log.c. */
+/* An OFLog appender that hands each formatted event to lib/core/log.c. */
 class HandlerAppender : public dcmtk::log4cplus::Appender {
   public:
     HandlerAppender() { setName(DCMTK_LOG4CPLUS_TEXT("dcmmcm")); }

@@ -3,10 +3,10 @@
  *
  * Owns the listening socket, the accept loop, one thread per association, association
  * negotiation (admission, limits, presentation contexts) and the DIMSE exchange: it decodes each
- * request into C data (lib/dcmtk/dataset.h), calls lib/service.h and encodes the reply it gets
+ * request into C data (lib/dcmtk/dataset.h), calls lib/scp/service.h and encodes the reply it gets
  * (status, status detail fields, data set) exactly. It decides no behaviour of the service class
  * itself: validation, authorisation, job state, the store and the media workers all live behind
- * lib/service.h. Written with DCMTK's raw ASC_/DIMSE_ API rather than DcmSCP/DcmSCPPool because we
+ * lib/scp/service.h. Written with DCMTK's raw ASC_/DIMSE_ API rather than DcmSCP/DcmSCPPool because we
  * need our own accept loop (bind address, port 0, a prompt async-signal-safe stop), the
  * association itself, and replies byte for byte as the digest (sections 7 and 8) says.
  *
@@ -19,9 +19,9 @@
  */
 #include "dcmtk/dataset.h"
 #include "dcmtk/transport.h"
-#include "error.h"
-#include "service.h"
-#include "status_internal.h"
+#include "core/error.h"
+#include "scp/service.h"
+#include "core/status_internal.h"
 
 #include "dcmmcm/scp.h"
 
@@ -331,7 +331,7 @@ struct ReplyFields {
     bool affected_instance = false;
 };
 
-/* The fields PS3.7 Annex C lists for status (lib/status_internal.h); the Action Type ID only in
+/* The fields PS3.7 Annex C lists for status (lib/core/status_internal.h); the Action Type ID only in
  * an N-ACTION reply. */
 ReplyFields annex_c_fields(uint16_t status, mcm_operation op)
 {
@@ -1332,7 +1332,7 @@ int create(mcm_scp **out, const mcm_scp_options *opts)
     if (out == nullptr || opts == nullptr)
         return mcm_fail(MCM_EINVAL, "mcm_scp_new: NULL argument");
     *out = nullptr;
-    if (opts->version < 1 || opts->version > MCM_SCP_OPTIONS_VERSION) /* as lib/service.c */
+    if (opts->version < 1 || opts->version > MCM_SCP_OPTIONS_VERSION) /* as lib/scp/service.c */
         return mcm_fail(MCM_EINVAL, "mcm_scp_options version %u is not 1 to %u", opts->version,
                         MCM_SCP_OPTIONS_VERSION);
     if (opts->max_pdu != 0 && (opts->max_pdu < ASC_MINIMUMPDUSIZE || opts->max_pdu > ASC_MAXIMUMPDUSIZE))

@@ -3,17 +3,17 @@
  * raw ASC_/DIMSE_ API of DCMTK (DcmSCU has no N-CREATE/N-GET and hides the association,
  * dcmtk-notes section 1), C-ECHO, C-STORE of files, N-CREATE, N-ACTION and N-GET, and the
  * translation of every DCMTK condition into an mcm_error with a message. Owns the association, the
- * network and the transport layer of one mcm_scu. Polling with backoff lives in lib/scu_wait.c;
+ * network and the transport layer of one mcm_scu. Polling with backoff lives in lib/scu/wait.c;
  * data set conversion in dataset.cc. No exception leaves this file.
  */
 #include "dcmmcm/scu.h"
 
-#include "dataset.h"
-#include "error.h"
-#include "log.h"
-#include "request_internal.h"
-#include "transport.h"
-#include "vr.h"
+#include "dcmtk/dataset.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/request_internal.h"
+#include "dcmtk/transport.h"
+#include "core/vr.h"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>

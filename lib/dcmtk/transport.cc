@@ -5,9 +5,9 @@
  * TCP_NODELAY variable, read by dul.cc; dcmtk-notes section 4) and does not own the sockets'
  * lifetime, which stays with DcmTCPConnection.
  */
-#include "transport.h"
+#include "dcmtk/transport.h"
 
-#include "log.h"
+#include "core/log.h"
 
 #include <dcmtk/dcmnet/dcmtrans.h>
 

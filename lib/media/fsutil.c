@@ -5,7 +5,7 @@
  */
 #include "media/fsutil.h"
 
-#include "error.h"
+#include "core/error.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
 
 #include "media/fsutil.h"
 
-#include "error.h"
+#include "core/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,7 +11,7 @@
 #include "media/fsutil.h"
 #include "media/json.h"
 
-#include "error.h"
+#include "core/error.h"
 
 #include <cairo.h>
 #include <cairo-pdf.h>

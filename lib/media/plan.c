@@ -7,7 +7,7 @@
  */
 #include "media/plan.h"
 
-#include "error.h"
+#include "core/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

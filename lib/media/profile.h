@@ -6,7 +6,7 @@
 #ifndef MCM_LIB_MEDIA_PROFILE_H
 #define MCM_LIB_MEDIA_PROFILE_H
 
-#include "dcmtk/dicomdir.h"
+#include "dcmtk/media/dicomdir.h"
 
 #include <stdint.h>
 

@@ -4,12 +4,12 @@
  * C, or on x86-64 processors with the SHA extensions their SHA256RNDS2/MSG1/MSG2 instructions
  * (chosen at run time; the media writer hashes every byte it writes several times, and the
  * portable function runs at about a quarter of the disk's speed). Both are tested against the
- * FIPS 180-4 examples and sha256sum (tests/suite_media_sha256.c). Owns no state; must not know
+ * FIPS 180-4 examples and sha256sum (tests/media/suite_media_sha256.c). Owns no state; must not know
  * about media.
  */
 #include "media/sha256.h"
 
-#include "error.h"
+#include "core/error.h"
 
 #include <errno.h>
 #include <stdio.h>

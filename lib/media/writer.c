@@ -8,11 +8,11 @@
  * Status Info terms 4.2 and A4; never partial media A12; copies and pieces A13; File-set ID and
  * UID 5.1 and A8; splitting 5.6; lossy compression 5.8; Include Non-DICOM Objects and Display
  * Application 5.7; labels 5.4, 5.5, A10. Reports only through the mcm_media_context: never changes
- * a job's state itself. DICOM encoding is asked of lib/dcmtk/dicomdir.h.
+ * a job's state itself. DICOM encoding is asked of lib/dcmtk/media/dicomdir.h.
  */
 #include "dcmmcm/media.h"
 
-#include "dcmtk/dicomdir.h"
+#include "dcmtk/media/dicomdir.h"
 #include "media/fsutil.h"
 #include "media/iso.h"
 #include "media/json.h"
@@ -21,8 +21,8 @@
 #include "media/profile.h"
 #include "media/sha256.h"
 
-#include "error.h"
-#include "request_internal.h"
+#include "core/error.h"
+#include "core/request_internal.h"
 
 #include <dirent.h>
 #include <errno.h>

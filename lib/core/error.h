@@ -1,0 +1,35 @@
+/*
+ * lib/core/error.h: internal helpers to report an error: set this thread's message for mcm_last_error()
+ * and return the code. Owns nothing else.
+ */
+#ifndef MCM_LIB_ERROR_H
+#define MCM_LIB_ERROR_H
+
+#include "dcmmcm/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Set this thread's error message (printf-style) and return code. */
+int mcm_fail(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Clear this thread's error message. */
+void mcm_clear_error(void);
+
+/* Log through the handler set with mcm_log_set_handler(), if any (printf-style). */
+void mcm_log_internal(mcm_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * lib/scu/options.c: the SCU's network-free defaults (dcmmcm/scu.h): mcm_scu_options_init() and
+ * the status tags that mcm_scu_wait() asks for. Owns no state.
+ */
+#include "dcmmcm/scu.h"
+
+MCM_EXTERN void mcm_scu_options_init(mcm_scu_options *opts)
+{
+    static const mcm_scu_options defaults = MCM_SCU_OPTIONS_INIT;
+    if (opts != NULL)
+        *opts = defaults;
+}
+
+/* Specific Character Set first: the SCU should always ask for it with the status (digest A19). */
+static const uint32_t status_tags[] = {
+    MCM_TAG_SPECIFIC_CHARACTER_SET, MCM_TAG_EXECUTION_STATUS,    MCM_TAG_EXECUTION_STATUS_INFO,
+    MCM_TAG_TOTAL_NUMBER_OF_PIECES, MCM_TAG_FAILED_SOP_SEQUENCE, MCM_TAG_REFERENCED_STORAGE_MEDIA_SEQUENCE,
+};
+
+MCM_EXTERN size_t mcm_scu_status_tags(const uint32_t **tags)
+{
+    if (tags != NULL)
+        *tags = status_tags;
+    return sizeof status_tags / sizeof status_tags[0];
+}
