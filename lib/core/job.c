@@ -136,24 +136,27 @@ static int reply(mcm_job_transition *out, mcm_job_state from, const char *from_i
     return MCM_OK;
 }
 
-static int refuse_event(mcm_job_transition *out, mcm_job_state state, const char *info, int code, const char *why)
+/* The machine itself reports a refusal in *why rather than through mcm_fail(), so that the
+ * predicates below (mcm_job_event_applies, mcm_job_state_live) can ask it about a state without
+ * touching this thread's mcm_last_error(); mcm_job_next() turns *why into the error. */
+static int refuse_event(mcm_job_transition *out, mcm_job_state state, const char *info, int code, const char *message,
+                        const char **why)
 {
     reply(out, state, info, 0, state, info);
-    return mcm_fail(code, "%s", why);
+    *why = message;
+    return code;
 }
 
-MCM_EXTERN int mcm_job_next(mcm_job_state state, const char *current_info, const mcm_job_event *event,
-                            mcm_job_transition *out)
+static int transition(mcm_job_state state, const char *current_info, const mcm_job_event *event,
+                      mcm_job_transition *out, const char **why)
 {
-    if (out == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_job_next: out is NULL");
     const char *info = exists(state) ? current_info : NULL;
     const char *term;
     /* job.h: on error *out holds the unchanged state, for these errors too. */
     if (event == NULL)
-        return refuse_event(out, state, info, MCM_EINVAL, "mcm_job_next: event is NULL");
+        return refuse_event(out, state, info, MCM_EINVAL, "mcm_job_next: event is NULL", why);
     if ((unsigned)state > MCM_JOB_DELETED)
-        return refuse_event(out, state, NULL, MCM_EINVAL, "mcm_job_next: invalid state");
+        return refuse_event(out, state, NULL, MCM_EINVAL, "mcm_job_next: invalid state", why);
 
     switch (event->type) {
     case MCM_EVENT_CREATE:
@@ -162,7 +165,8 @@ MCM_EXTERN int mcm_job_next(mcm_job_state state, const char *current_info, const
         if (event->refusal != 0) {
             if (mcm_status_category_of(event->refusal, MCM_OP_N_CREATE) != MCM_CATEGORY_FAILURE ||
                 !mcm_status_scp_may_send(event->refusal, MCM_OP_N_CREATE))
-                return refuse_event(out, state, info, MCM_EINVAL, "N-CREATE refusal must be a Failure an SCP may send");
+                return refuse_event(out, state, info, MCM_EINVAL, "N-CREATE refusal must be a Failure an SCP may send",
+                                    why);
             return reply(out, state, info, event->refusal, state, info);
         }
         return reply(out, state, info, MCM_STATUS_SUCCESS, MCM_JOB_IDLE, "NORMAL");
@@ -182,7 +186,7 @@ MCM_EXTERN int mcm_job_next(mcm_job_state state, const char *current_info, const
                 code == MCM_STATUS_ALREADY_COMPLETED || code == MCM_STATUS_NOT_INTERRUPTIBLE ||
                 code == MCM_STATUS_CANCEL_DENIED)
                 return refuse_event(out, state, info, MCM_EINVAL,
-                                    "Initiate refusal must be a Failure an SCP may send in reply to an Initiate");
+                                    "Initiate refusal must be a Failure an SCP may send in reply to an Initiate", why);
             return reply(out, state, info, code, state, info);
         }
         return reply(out, state, info, MCM_STATUS_SUCCESS, MCM_JOB_PENDING, "QUEUED");
@@ -205,36 +209,82 @@ MCM_EXTERN int mcm_job_next(mcm_job_state state, const char *current_info, const
 
     case MCM_EVENT_START:
         if (state != MCM_JOB_PENDING)
-            return refuse_event(out, state, info, MCM_ESTATE, "a job starts only from PENDING");
+            return refuse_event(out, state, info, MCM_ESTATE, "a job starts only from PENDING", why);
         return reply(out, state, info, 0, MCM_JOB_CREATING, "NORMAL");
 
     case MCM_EVENT_TRANSIENT:
         if (state != MCM_JOB_PENDING && state != MCM_JOB_CREATING) /* CREATING -> PENDING: digest A4 */
-            return refuse_event(out, state, info, MCM_ESTATE, "a transient problem applies only to PENDING or CREATING");
+            return refuse_event(out, state, info, MCM_ESTATE, "a transient problem applies only to PENDING or CREATING",
+                                why);
         term = event->info != NULL ? event->info : "QUEUED";
         if (!mcm_execution_status_info_allowed(MCM_JOB_PENDING, term))
-            return refuse_event(out, state, info, MCM_EINVAL, "Execution Status Info term not allowed with PENDING");
+            return refuse_event(out, state, info, MCM_EINVAL, "Execution Status Info term not allowed with PENDING",
+                                why);
         return reply(out, state, info, 0, MCM_JOB_PENDING, term);
 
     case MCM_EVENT_COMPLETE:
         if (state != MCM_JOB_CREATING)
-            return refuse_event(out, state, info, MCM_ESTATE, "a job completes only from CREATING");
+            return refuse_event(out, state, info, MCM_ESTATE, "a job completes only from CREATING", why);
         return reply(out, state, info, 0, MCM_JOB_DONE, "NORMAL");
 
     case MCM_EVENT_FAIL:
         if (state != MCM_JOB_PENDING && state != MCM_JOB_CREATING)
-            return refuse_event(out, state, info, MCM_ESTATE, "a job fails only from PENDING or CREATING");
+            return refuse_event(out, state, info, MCM_ESTATE, "a job fails only from PENDING or CREATING", why);
         term = event->info != NULL ? event->info : "PROC_FAILURE";
         if (!mcm_execution_status_info_allowed(MCM_JOB_FAILURE, term))
-            return refuse_event(out, state, info, MCM_EINVAL, "Execution Status Info term not allowed with FAILURE");
+            return refuse_event(out, state, info, MCM_EINVAL, "Execution Status Info term not allowed with FAILURE",
+                                why);
         return reply(out, state, info, 0, MCM_JOB_FAILURE, term);
 
     case MCM_EVENT_EXPIRE:
         if (state != MCM_JOB_IDLE && state != MCM_JOB_DONE && state != MCM_JOB_FAILURE)
-            return refuse_event(out, state, info, MCM_ESTATE, "only IDLE, DONE and FAILURE jobs expire");
+            return refuse_event(out, state, info, MCM_ESTATE, "only IDLE, DONE and FAILURE jobs expire", why);
         return reply(out, state, info, 0, MCM_JOB_DELETED, NULL);
     }
-    return refuse_event(out, state, info, MCM_EINVAL, "unknown event type");
+    return refuse_event(out, state, info, MCM_EINVAL, "unknown event type", why);
+}
+
+MCM_EXTERN int mcm_job_next(mcm_job_state state, const char *current_info, const mcm_job_event *event,
+                            mcm_job_transition *out)
+{
+    if (out == NULL)
+        return mcm_fail(MCM_EINVAL, "mcm_job_next: out is NULL");
+    const char *why = NULL;
+    int rc = transition(state, current_info, event, out, &why);
+    return rc == MCM_OK ? MCM_OK : mcm_fail(rc, "%s", why);
+}
+
+int mcm_job_state_exists(mcm_job_state state)
+{
+    return (unsigned)state <= MCM_JOB_DELETED && exists(state);
+}
+
+int mcm_job_event_applies(mcm_job_state state, const mcm_job_event *event)
+{
+    mcm_job_transition t;
+    const char *why = NULL;
+    return transition(state, NULL, event, &t, &why) == MCM_OK && t.status == MCM_STATUS_SUCCESS;
+}
+
+/* Asked of the machine rather than listed, so that the store's queue limit and instance retention
+ * cannot drift from the table: a state is live when some event other than deletion still moves the
+ * job on (Initiate from IDLE, the start from PENDING, completion or failure from CREATING). Digest
+ * 6: "There is no transition out of DONE or FAILURE other than deletion". */
+int mcm_job_state_live(mcm_job_state state)
+{
+    static const mcm_job_event_type onward[] = {MCM_EVENT_INITIATE, MCM_EVENT_START, MCM_EVENT_TRANSIENT,
+                                                MCM_EVENT_COMPLETE, MCM_EVENT_FAIL};
+    if (!mcm_job_state_exists(state))
+        return 0;
+    for (size_t i = 0; i < sizeof onward / sizeof onward[0]; i++) {
+        mcm_job_event event = {.type = onward[i]};
+        mcm_job_transition t;
+        const char *why = NULL;
+        if (transition(state, NULL, &event, &t, &why) == MCM_OK && t.status == MCM_STATUS_SUCCESS && t.state != state &&
+            exists(t.state))
+            return 1;
+    }
+    return 0;
 }
 
 /* ---- the job object ---- */

@@ -26,6 +26,18 @@ mcm_request *mcm_job_request_mut(mcm_job *job);
  * NULL) receives the transition. Returns mcm_job_next()'s result; on error the job is unchanged. */
 int mcm_job_apply(mcm_job *job, const mcm_job_event *event, mcm_job_transition *out);
 
+/* Questions the job store asks the state machine, so that it never lists states of its own (its
+ * claim, recovery, expiry, queue limit and instance retention follow mcm_job_next()). None of them
+ * touches mcm_last_error(). */
+/* 1 if a job in state exists (IDLE, PENDING, CREATING, DONE, FAILURE): the states a store holds. */
+int mcm_job_state_exists(mcm_job_state state);
+/* 1 if mcm_job_next(state, NULL, event) succeeds with status 0000: the event takes effect (a
+ * refused or unanswerable event, or one that is not legal in state, does not). */
+int mcm_job_event_applies(mcm_job_state state, const mcm_job_event *event);
+/* 1 if a job in state is live: it exists and some event other than deletion still moves it to
+ * another state (IDLE, PENDING, CREATING). DONE and FAILURE are final (digest 6). */
+int mcm_job_state_live(mcm_job_state state);
+
 /* Set state and info directly: only for loading from the store or decoding an N-GET reply, never
  * to change a live job (use mcm_job_apply()). info may be NULL. */
 int mcm_job_set_state(mcm_job *job, mcm_job_state state, const char *info);

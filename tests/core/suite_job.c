@@ -516,6 +516,54 @@ START_TEST(pairs_outside_the_table_change_nothing)
 }
 END_TEST
 
+/* The questions the job store asks (job_internal.h): they agree with mcm_job_next() on every pair
+ * of the grid, answer as the digest's summary of legal transitions says, and leave this thread's
+ * last error alone (the store asks them on calls that succeed). */
+START_TEST(store_questions_follow_the_machine)
+{
+    for (size_t i = 0; i < COUNT(grid); i++) {
+        const grid_cell *cell = &grid[i];
+        mcm_job_event e = event_of(cell->event);
+        mcm_fail(MCM_EIO, "a caller's earlier error");
+        int applies = mcm_job_event_applies(cell->state, &e);
+        ck_assert_str_eq(mcm_last_error(), "a caller's earlier error");
+        ck_assert_msg(applies == (cell->rc == MCM_OK && cell->status == 0x0000), "%s + event %d: applies %d",
+                      mcm_job_state_name(cell->state), cell->event, applies);
+    }
+    /* Refused events do not apply, where mcm_job_next() would answer with a refusal status. */
+    mcm_job_event refused = event_of(MCM_EVENT_INITIATE);
+    refused.refusal = MCM_STATUS_INVALID_ARGUMENT_VALUE;
+    ck_assert_int_eq(mcm_job_event_applies(MCM_JOB_IDLE, &refused), 0);
+    mcm_job_event bad_term = {.type = MCM_EVENT_TRANSIENT, .info = "NO_INSTANCE"};
+    ck_assert_int_eq(mcm_job_event_applies(MCM_JOB_CREATING, &bad_term), 0);
+    ck_assert_int_eq(mcm_job_event_applies(MCM_JOB_PENDING, NULL), 0);
+    ck_assert_int_eq(mcm_job_event_applies((mcm_job_state)99, &refused), 0);
+
+    /* Digest 6: IDLE -> PENDING -> CREATING -> {DONE, FAILURE}; nothing leaves DONE or FAILURE but
+     * deletion; ABSENT and DELETED are no stored job at all. */
+    static const struct {
+        mcm_job_state state;
+        int exists, live;
+    } expected[] = {
+        {MCM_JOB_ABSENT, 0, 0}, {MCM_JOB_IDLE, 1, 1},    {MCM_JOB_PENDING, 1, 1}, {MCM_JOB_CREATING, 1, 1},
+        {MCM_JOB_DONE, 1, 0},   {MCM_JOB_FAILURE, 1, 0}, {MCM_JOB_DELETED, 0, 0}, {(mcm_job_state)99, 0, 0},
+    };
+    mcm_fail(MCM_EIO, "a caller's earlier error");
+    for (size_t i = 0; i < COUNT(expected); i++) {
+        ck_assert_msg(mcm_job_state_exists(expected[i].state) == expected[i].exists, "exists(%s)",
+                      mcm_job_state_name(expected[i].state));
+        ck_assert_msg(mcm_job_state_live(expected[i].state) == expected[i].live, "live(%s)",
+                      mcm_job_state_name(expected[i].state));
+    }
+    ck_assert_str_eq(mcm_last_error(), "a caller's earlier error");
+    /* mcm_job_next() itself still reports what the machine refused. */
+    mcm_job_event start = event_of(MCM_EVENT_START);
+    mcm_job_transition t;
+    ck_assert_int_eq(mcm_job_next(MCM_JOB_DONE, "NORMAL", &start, &t), MCM_ESTATE);
+    ck_assert_str_eq(mcm_last_error(), "a job starts only from PENDING");
+}
+END_TEST
+
 START_TEST(bad_info_terms_are_einval)
 {
     /* TRANSIENT takes PENDING terms, FAIL takes FAILURE terms (digest 4.2, A4). */
@@ -1166,6 +1214,7 @@ Suite *mcm_suite_job(void)
     tc = tcase_create("machine");
     tcase_add_test(tc, every_state_event_pair);
     tcase_add_test(tc, pairs_outside_the_table_change_nothing);
+    tcase_add_test(tc, store_questions_follow_the_machine);
     tcase_add_test(tc, bad_info_terms_are_einval);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, create_refusals);
