@@ -1,18 +1,24 @@
 /*
- * lib/scp/store.c: the durable job store of the SCP on SQLite (lib/scp/store.h; digest A15 and A16).
+ * lib/scp/store_sqlite.c: the SQLite back end of the job store (lib/scp/store_backend.h; digest A15
+ * and A16), the default one: "sqlite:PATH" or a plain PATH.
  *
- * Owns one SQLite connection, its prepared statements and the recursive mutex that serialises
- * every use of them. Saves and loads whole jobs (state, Execution Status Info, the request with
+ * Owns one SQLite connection and its prepared statements, the schema and its version checks, and
+ * everything that is SQL. Saves and loads whole jobs (state, Execution Status Info, the request with
  * every Referenced SOP item and icon, results, times, arrival order) and the received-instance
- * records. It never decides a job's state: callers run the state machine (lib/core/job.c) and hand the
- * result here; the only state changes made here are the three the header documents (claim:
- * PENDING -> CREATING, recover: CREATING -> PENDING, expire: delete).
+ * records. It decides nothing about the lifecycle: the states the claim, recovery, expiry, counting
+ * and instance retention write or select on, and when a job takes its place in the queue, arrive as
+ * bound parameters from lib/scp/store.c, which asked lib/core/job.c. May call lib/core and SQLite;
+ * never store.c (deleted rows go back through the collect callback).
+ *
+ * Threads: store.c holds the store's mutex around every call, so the connection is opened
+ * SQLITE_OPEN_NOMUTEX and used by one thread at a time; other connections (threads or processes) are
+ * kept apart by SQLite's own locks.
  *
  * Durability: WAL journal with synchronous=FULL, so COMMIT returns only after the WAL is fsynced;
  * a writing call returns MCM_OK only after its COMMIT. Each call is one transaction (BEGIN
  * IMMEDIATE for writers, so that two connections never deadlock upgrading a read lock).
  */
-#include "scp/store.h"
+#include "scp/store_backend.h"
 
 #include "core/error.h"
 #include "core/job_internal.h"
@@ -21,7 +27,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,14 +44,18 @@
 #define BUSY_TIMEOUT_MS 10000
 
 /* Schema 1. States are stored by name (readable with the sqlite3 shell; the CHECK keeps ABSENT and
- * DELETED out). queued is the job's place in the queue: the next number when it becomes PENDING
- * from IDLE (Initiate) or is inserted already initiated, kept when it goes back to PENDING (a deferral, a
- * recovery) so that a retried job does not lose its turn; the AUTOINCREMENT id (N-CREATE order, a
- * sequence that never goes back) breaks ties. priority_rank is 0 for HIGH, 1 for MED or absent, 2
- * for LOW, so that ORDER BY priority_rank, queued, id is the queue order: Request Priority, then
- * arrival in the queue (digest 5.10, issue 3). Request values are
- * stored raw: TEXT, or a BLOB when the value holds an embedded NUL (see bind_raw), NULL when
- * absent. The Referenced SOP items are indexed by instance UID for the instance retention query. */
+ * DELETED out: it is the file format's rule for what a stored state may be, not a lifecycle
+ * decision). A statement that selects on a set of states binds it as a JSON array of names
+ * (json_each, built into SQLite since 3.38), so that one prepared statement serves any set.
+ * queued is the job's place in the queue: the next number when a save records its Initiate or it
+ * is inserted already initiated (store.c decides which, from job.c, and binds the answer), kept
+ * when it goes back to PENDING (a deferral, a recovery) so that a retried job does not lose its
+ * turn; the AUTOINCREMENT id (N-CREATE order, a sequence that never goes back) breaks ties.
+ * priority_rank is 0 for HIGH, 1 for MED or absent, 2 for LOW, so that ORDER BY priority_rank,
+ * queued, id is the queue order: Request Priority, then arrival in the queue (digest 5.10, issue
+ * 3). Request values are stored raw: TEXT, or a BLOB when the value holds an embedded NUL (see
+ * bind_raw), NULL when absent. The Referenced SOP items are indexed by instance UID for the
+ * instance retention query. */
 static const char schema_sql[] =
     "CREATE TABLE jobs ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -123,7 +132,7 @@ enum statement_id {
     ST_JOB_NEXT,
     ST_JOB_CLAIM,
     ST_JOB_NEXT_RETRY,
-    ST_JOB_COUNT_LIVE,
+    ST_JOB_COUNT,
     ST_JOB_EXPIRE,
     ST_ATTRIBUTE_PUT,
     ST_ATTRIBUTE_DELETE,
@@ -152,23 +161,25 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_JOB_FIND] = "SELECT id, state, info FROM jobs WHERE uid = ?1",
     [ST_JOB_INSERT] = "INSERT INTO jobs (uid, state, info, pieces, priority_rank, queued, retry_after, created, updated,"
                       " present, reference_sequence_present) VALUES (?1, ?2, ?3, ?4, ?5,"
-                      " CASE WHEN ?2 <> 'IDLE' THEN (SELECT COALESCE(MAX(queued), 0) + 1 FROM jobs) ELSE 0 END,"
+                      " CASE WHEN ?9 THEN (SELECT COALESCE(MAX(queued), 0) + 1 FROM jobs) ELSE 0 END,"
                       " 0, ?6, ?6, ?7, ?8)",
     [ST_JOB_SELECT] = "SELECT uid, state, info, pieces, created, updated, present, reference_sequence_present"
                       " FROM jobs WHERE id = ?1",
     [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?2, info = ?3, pieces = ?4, priority_rank = ?5, retry_after = ?6,"
                       " updated = ?7, present = ?8,"
-                      " queued = CASE WHEN ?2 = 'PENDING' AND state = 'IDLE'"
-                      " THEN (SELECT COALESCE(MAX(queued), 0) + 1 FROM jobs) ELSE queued END WHERE id = ?1",
+                      " queued = CASE WHEN ?9 THEN (SELECT COALESCE(MAX(queued), 0) + 1 FROM jobs) ELSE queued END"
+                      " WHERE id = ?1",
     [ST_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-    [ST_JOB_RECOVER] = "UPDATE jobs SET state = 'PENDING', info = 'QUEUED', retry_after = 0 WHERE state = 'CREATING'",
-    [ST_JOB_NEXT] = "SELECT id FROM jobs WHERE state = 'PENDING' AND retry_after <= ?1"
+    /* The states below are parameters (store.c has them from job.c). The queue statements compare
+     * with one state so that the jobs_queue index gives the queue order without a sort. */
+    [ST_JOB_RECOVER] = "UPDATE jobs SET state = ?2, info = ?3, retry_after = 0 WHERE state = ?1",
+    [ST_JOB_NEXT] = "SELECT id FROM jobs WHERE state = ?2 AND retry_after <= ?1"
                     " ORDER BY priority_rank, queued, id LIMIT 1",
-    [ST_JOB_CLAIM] = "UPDATE jobs SET state = 'CREATING', info = 'NORMAL', updated = ?2 WHERE id = ?1",
-    [ST_JOB_NEXT_RETRY] = "SELECT MIN(retry_after) FROM jobs WHERE state = 'PENDING' AND retry_after > ?1",
-    [ST_JOB_COUNT_LIVE] = "SELECT COUNT(*) FROM jobs WHERE state IN ('IDLE', 'PENDING', 'CREATING')",
-    [ST_JOB_EXPIRE] = "DELETE FROM jobs WHERE (?2 >= 0 AND state = 'IDLE' AND created < ?1 - ?2)"
-                      " OR (?3 >= 0 AND state IN ('DONE', 'FAILURE') AND updated < ?1 - ?3) RETURNING uid",
+    [ST_JOB_CLAIM] = "UPDATE jobs SET state = ?3, info = ?4, updated = ?2 WHERE id = ?1",
+    [ST_JOB_NEXT_RETRY] = "SELECT MIN(retry_after) FROM jobs WHERE state = ?2 AND retry_after > ?1",
+    [ST_JOB_COUNT] = "SELECT COUNT(*) FROM jobs WHERE state IN (SELECT value FROM json_each(?1))",
+    [ST_JOB_EXPIRE] = "DELETE FROM jobs WHERE (state IN (SELECT value FROM json_each(?2)) AND created < ?1 - ?3)"
+                      " OR (state IN (SELECT value FROM json_each(?4)) AND updated < ?1 - ?5) RETURNING uid",
     [ST_ATTRIBUTE_PUT] = "INSERT OR REPLACE INTO job_attributes (job_id, tag, value) VALUES (?1, ?2, ?3)",
     [ST_ATTRIBUTE_DELETE] = "DELETE FROM job_attributes WHERE job_id = ?1 AND tag = ?2",
     [ST_ATTRIBUTE_SELECT] = "SELECT tag, value FROM job_attributes WHERE job_id = ?1 ORDER BY tag",
@@ -195,11 +206,12 @@ static const char *const statement_sql[ST_COUNT] = {
                         " size, received) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_INSTANCE_GET] = "SELECT sop_class_uid, sop_instance_uid, transfer_syntax_uid, path, size, received"
                         " FROM instances WHERE sop_instance_uid = ?1",
-    /* An instance is kept while any live job names it in its Referenced SOP Sequence (digest A15:
-     * received instances have their own retention, but never vanish under a job that needs them). */
+    /* An instance is kept while any job in the kept states (?3: the live ones) names it in its
+     * Referenced SOP Sequence (digest A15: received instances have their own retention, but never
+     * vanish under a job that needs them). */
     [ST_INSTANCE_EXPIRE] = "DELETE FROM instances WHERE received < ?1 - ?2 AND NOT EXISTS (SELECT 1 FROM"
                            " job_references r JOIN jobs j ON j.id = r.job_id WHERE r.sop_instance_uid ="
-                           " instances.sop_instance_uid AND j.state IN ('IDLE', 'PENDING', 'CREATING'))"
+                           " instances.sop_instance_uid AND j.state IN (SELECT value FROM json_each(?3)))"
                            " RETURNING path",
 };
 
@@ -215,26 +227,25 @@ static const uint32_t present_tags[] = {
 };
 #define PRESENT_COUNT (sizeof present_tags / sizeof present_tags[0])
 
-struct mcm_store {
-    /* Recursive, so that a caller holding it (mcm_store_lock) can still call the store. It guards
-     * db, every statement and the connection's error message. */
-    pthread_mutex_t mutex;
+/* The back end's connection (mcm_store_backend). Used by one thread at a time: store.c's mutex
+ * guards db, every statement and the connection's error message. */
+typedef struct sqlite_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *statements[ST_COUNT];
-};
+} sqlite_store;
 
 /* ---- errors ---- */
 
 /* Turn a SQLite failure into MCM_EDB (MCM_ENOMEM when SQLite ran out of memory) with a message that
  * says what was being done, SQLite's own message and its extended result code. */
-static int db_fail(mcm_store *store, int rc, const char *fmt, ...)
+static int db_fail(sqlite_store *store, int rc, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
-static int db_fail(mcm_store *store, int rc, const char *fmt, ...)
+static int db_fail(sqlite_store *store, int rc, const char *fmt, ...)
 {
     char what[256];
     va_list ap;
@@ -255,7 +266,7 @@ static int db_fail(mcm_store *store, int rc, const char *fmt, ...)
 
 /* ---- statements and values ---- */
 
-static sqlite3_stmt *statement(mcm_store *store, enum statement_id id)
+static sqlite3_stmt *statement(sqlite_store *store, enum statement_id id)
 {
     return store->statements[id];
 }
@@ -326,7 +337,7 @@ static int column_text(sqlite3_stmt *st, int column, const char **value)
 }
 
 /* Step a statement that returns no row, then release it. */
-static int run(mcm_store *store, sqlite3_stmt *st, int bind_rc, const char *what, const char *uid)
+static int run(sqlite_store *store, sqlite3_stmt *st, int bind_rc, const char *what, const char *uid)
 {
     int rc = bind_rc == SQLITE_OK ? sqlite3_step(st) : bind_rc;
     int result =
@@ -346,7 +357,7 @@ static int run(mcm_store *store, sqlite3_stmt *st, int bind_rc, const char *what
 
 /* Roll back after a failure; the caller's error message stays. Should ROLLBACK itself fail, the
  * next call's begin() tries again, and reports its own error if it still cannot. */
-static void rollback(mcm_store *store)
+static void rollback(sqlite_store *store)
 {
     if (sqlite3_get_autocommit(store->db))
         return;
@@ -355,7 +366,7 @@ static void rollback(mcm_store *store)
     release(st);
 }
 
-static int begin(mcm_store *store, int write, const char *what)
+static int begin(sqlite_store *store, int write, const char *what)
 {
     /* A transaction left open by a failed call would swallow the next one: close it first. */
     rollback(store);
@@ -367,7 +378,7 @@ static int begin(mcm_store *store, int write, const char *what)
     return result;
 }
 
-static int commit(mcm_store *store, const char *what)
+static int commit(sqlite_store *store, const char *what)
 {
     sqlite3_stmt *st = statement(store, ST_COMMIT);
     int rc = sqlite3_step(st);
@@ -380,7 +391,7 @@ static int commit(mcm_store *store, const char *what)
 
 /* Finish a call's transaction: commit if rc is MCM_OK (the commit's failure becomes the result),
  * roll back otherwise. */
-static int finish(mcm_store *store, int rc, const char *what)
+static int finish(sqlite_store *store, int rc, const char *what)
 {
     if (rc == MCM_OK)
         return commit(store, what);
@@ -390,14 +401,14 @@ static int finish(mcm_store *store, int rc, const char *what)
 
 /* ---- open and close ---- */
 
-static int exec_sql(mcm_store *store, const char *sql, const char *what)
+static int exec_sql(sqlite_store *store, const char *sql, const char *what)
 {
     int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? MCM_OK : db_fail(store, rc, "%s", what);
 }
 
 /* Run a PRAGMA (or any one-row query) and read its first column as an integer or text. */
-static int query_int(mcm_store *store, const char *sql, int64_t *out, const char *what)
+static int query_int(sqlite_store *store, const char *sql, int64_t *out, const char *what)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
@@ -416,7 +427,7 @@ static int query_int(mcm_store *store, const char *sql, int64_t *out, const char
     return result;
 }
 
-static int query_text(mcm_store *store, const char *sql, char *out, size_t out_size, const char *what)
+static int query_text(sqlite_store *store, const char *sql, char *out, size_t out_size, const char *what)
 {
     sqlite3_stmt *st = NULL;
     out[0] = '\0';
@@ -437,7 +448,7 @@ static int query_text(mcm_store *store, const char *sql, char *out, size_t out_s
 }
 
 /* Create the schema in an empty database, check the version of an existing one. */
-static int check_schema(mcm_store *store)
+static int check_schema(sqlite_store *store)
 {
     int64_t version = 0, application_id = 0, objects = 0;
     int rc = begin(store, 1, "check the schema");
@@ -524,30 +535,21 @@ static void sync_parent_directory(const char *path)
     }
 }
 
-int mcm_store_open(mcm_store **out, const char *path)
+static void sqlite_close(mcm_store_backend *backend);
+
+/* path: the file (store.c checked that it is not empty). */
+static int sqlite_open(mcm_store_backend **out, const char *path)
 {
-    if (out == NULL || path == NULL || path[0] == '\0')
-        return mcm_fail(MCM_EINVAL, "mcm_store_open: NULL argument or empty path");
     *out = NULL;
-    mcm_store *store = calloc(1, sizeof *store);
+    sqlite_store *store = calloc(1, sizeof *store);
     if (store == NULL || (store->path = strdup(path)) == NULL) {
         free(store);
         return mcm_fail(MCM_ENOMEM, "out of memory");
     }
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-    int err = pthread_mutex_init(&store->mutex, &attr);
-    pthread_mutexattr_destroy(&attr);
-    if (err != 0) {
-        free(store->path);
-        free(store);
-        return mcm_fail(MCM_ENOMEM, "job database %s: cannot create its mutex: %s", path, strerror(err));
-    }
 
     struct stat st;
     int existed = stat(path, &st) == 0;
-    /* NOMUTEX: the store's own mutex serialises every use of the connection. */
+    /* NOMUTEX: the store's own mutex (store.c) serialises every use of the connection. */
     int rc = sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     int result = MCM_OK;
     if (rc != SQLITE_OK) {
@@ -600,17 +602,18 @@ int mcm_store_open(mcm_store **out, const char *path)
             result = db_fail(store, rc, "preparing statement %d", i);
     }
     if (result != MCM_OK) {
-        mcm_store_close(store);
+        sqlite_close((mcm_store_backend *)store);
         return result;
     }
     if (!existed)
         sync_parent_directory(path);
-    *out = store;
+    *out = (mcm_store_backend *)store;
     return MCM_OK;
 }
 
-void mcm_store_close(mcm_store *store)
+static void sqlite_close(mcm_store_backend *backend)
 {
+    sqlite_store *store = (sqlite_store *)backend;
     if (store == NULL)
         return;
     for (int i = 0; i < ST_COUNT; i++)
@@ -618,30 +621,13 @@ void mcm_store_close(mcm_store *store)
     /* With every statement finalised sqlite3_close succeeds; the last connection checkpoints the
      * WAL into the database file and removes it. */
     sqlite3_close(store->db);
-    pthread_mutex_destroy(&store->mutex);
     free(store->path);
     free(store);
 }
 
-void mcm_store_set_busy_timeout(mcm_store *store, int milliseconds)
+static void sqlite_set_busy_timeout(mcm_store_backend *backend, int milliseconds)
 {
-    if (store == NULL)
-        return;
-    mcm_store_lock(store);
-    sqlite3_busy_timeout(store->db, milliseconds);
-    mcm_store_unlock(store);
-}
-
-void mcm_store_lock(mcm_store *store)
-{
-    if (store != NULL)
-        pthread_mutex_lock(&store->mutex);
-}
-
-void mcm_store_unlock(mcm_store *store)
-{
-    if (store != NULL)
-        pthread_mutex_unlock(&store->mutex);
+    sqlite3_busy_timeout(((sqlite_store *)backend)->db, milliseconds);
 }
 
 /* ---- writing a job ---- */
@@ -664,14 +650,8 @@ static int64_t present_mask(const mcm_job *job)
     return mask;
 }
 
-static int storable_state(mcm_job_state state)
-{
-    return state == MCM_JOB_IDLE || state == MCM_JOB_PENDING || state == MCM_JOB_CREATING || state == MCM_JOB_DONE ||
-           state == MCM_JOB_FAILURE;
-}
-
 /* Find a job by UID: *id, and optionally its state and info. MCM_ENOTFOUND if none. */
-static int find_job(mcm_store *store, const char *uid, int64_t *id, mcm_job_state *state, char info[65])
+static int find_job(sqlite_store *store, const char *uid, int64_t *id, mcm_job_state *state, char info[65])
 {
     sqlite3_stmt *st = statement(store, ST_JOB_FIND);
     int result = MCM_OK;
@@ -698,7 +678,7 @@ static int find_job(mcm_store *store, const char *uid, int64_t *id, mcm_job_stat
     return result;
 }
 
-static int put_attribute(mcm_store *store, int64_t job_id, const mcm_request *request, uint32_t tag, const char *uid)
+static int put_attribute(sqlite_store *store, int64_t job_id, const mcm_request *request, uint32_t tag, const char *uid)
 {
     const char *value = mcm_request_attribute(request, tag);
     sqlite3_stmt *st = statement(store, value != NULL ? ST_ATTRIBUTE_PUT : ST_ATTRIBUTE_DELETE);
@@ -710,7 +690,7 @@ static int put_attribute(mcm_store *store, int64_t job_id, const mcm_request *re
     return run(store, st, brc, "saving a request attribute of job", uid);
 }
 
-static int insert_icon(mcm_store *store, int64_t job_id, size_t position, const mcm_icon *icon, const char *uid)
+static int insert_icon(sqlite_store *store, int64_t job_id, size_t position, const mcm_icon *icon, const char *uid)
 {
     sqlite3_stmt *st = statement(store, ST_ICON_INSERT);
     int brc = SQLITE_OK;
@@ -734,7 +714,7 @@ static int insert_icon(mcm_store *store, int64_t job_id, size_t position, const 
 }
 
 /* Everything the request carries: its attributes and the Referenced SOP items with icons. */
-static int insert_request(mcm_store *store, int64_t job_id, const mcm_request *request, const char *uid)
+static int insert_request(sqlite_store *store, int64_t job_id, const mcm_request *request, const char *uid)
 {
     int result = MCM_OK;
     for (size_t i = 0; i < mcm_request_attribute_count && result == MCM_OK; i++)
@@ -785,7 +765,7 @@ static unsigned char *encode_tags(const uint32_t *tags, size_t count)
 }
 
 /* The results: Failed SOP items and Referenced Storage Media items (the caller removed old ones). */
-static int insert_results(mcm_store *store, int64_t job_id, const mcm_job *job)
+static int insert_results(sqlite_store *store, int64_t job_id, const mcm_job *job)
 {
     const char *uid = mcm_job_uid(job);
     int result = MCM_OK;
@@ -830,7 +810,7 @@ static int insert_results(mcm_store *store, int64_t job_id, const mcm_job *job)
 
 /* ---- loading a job ---- */
 
-static int load_request(mcm_store *store, int64_t job_id, const char *uid, mcm_request *request)
+static int load_request(sqlite_store *store, int64_t job_id, const char *uid, mcm_request *request)
 {
     int result = MCM_OK, rc;
     sqlite3_stmt *st = statement(store, ST_ATTRIBUTE_SELECT);
@@ -924,7 +904,7 @@ static uint32_t *decode_tags(const unsigned char *bytes, size_t count)
     return tags;
 }
 
-static int load_results(mcm_store *store, int64_t job_id, mcm_job *job)
+static int load_results(sqlite_store *store, int64_t job_id, mcm_job *job)
 {
     const char *uid = mcm_job_uid(job);
     int result = MCM_OK, rc;
@@ -970,7 +950,7 @@ static int load_results(mcm_store *store, int64_t job_id, mcm_job *job)
 }
 
 /* Load the whole job with row id job_id (inside the caller's transaction). */
-static int load_job(mcm_store *store, int64_t job_id, mcm_job **out)
+static int load_job(sqlite_store *store, int64_t job_id, mcm_job **out)
 {
     *out = NULL;
     sqlite3_stmt *st = statement(store, ST_JOB_SELECT);
@@ -1026,40 +1006,55 @@ static int load_job(mcm_store *store, int64_t job_id, mcm_job **out)
     return MCM_OK;
 }
 
-/* ---- the public calls ---- */
+/* ---- state sets ---- */
 
-int mcm_store_recover(mcm_store *store, size_t *count)
+/* A set of states as the JSON array of their names that json_each() expands ("[]" for none). */
+static void states_json(mcm_store_states states, char *out, size_t size)
 {
-    if (store == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_recover: store is NULL");
-    mcm_store_lock(store);
+    size_t length = (size_t)snprintf(out, size, "[");
+    for (unsigned s = 0; s <= MCM_JOB_DELETED && length < size; s++)
+        if (states & MCM_STORE_STATE(s))
+            length += (size_t)snprintf(out + length, size - length, "%s\"%s\"", length > 1 ? "," : "",
+                                       mcm_job_state_name((mcm_job_state)s));
+    if (length < size)
+        snprintf(out + length, size - length, "]");
+}
+
+/* Room for every state's name, quoted, with commas and brackets. */
+#define STATES_JSON_SIZE 128
+
+/* ---- the operations ---- */
+
+static int sqlite_recover(mcm_store_backend *backend, mcm_job_state from, mcm_job_state to, const char *info,
+                          size_t *count)
+{
+    sqlite_store *store = (sqlite_store *)backend;
     size_t changed = 0;
-    int result = begin(store, 1, "recover CREATING jobs");
+    int result = begin(store, 1, "recover interrupted jobs");
     if (result == MCM_OK) {
-        result = run(store, statement(store, ST_JOB_RECOVER), SQLITE_OK, "putting CREATING jobs back to PENDING", NULL);
+        sqlite3_stmt *st = statement(store, ST_JOB_RECOVER);
+        int brc = SQLITE_OK;
+        BIND(sqlite3_bind_text(st, 1, mcm_job_state_name(from), -1, SQLITE_STATIC));
+        BIND(sqlite3_bind_text(st, 2, mcm_job_state_name(to), -1, SQLITE_STATIC));
+        BIND(sqlite3_bind_text(st, 3, info != NULL ? info : "", -1, SQLITE_STATIC));
+        char what[64];
+        snprintf(what, sizeof what, "putting %s jobs back to %s", mcm_job_state_name(from), mcm_job_state_name(to));
+        result = run(store, st, brc, what, NULL);
         changed = (size_t)sqlite3_changes64(store->db);
-        result = finish(store, result, "recovering CREATING jobs");
+        result = finish(store, result, "recovering interrupted jobs");
     }
-    mcm_store_unlock(store);
-    if (result == MCM_OK && count != NULL)
+    if (result == MCM_OK)
         *count = changed;
     return result;
 }
 
-int mcm_store_insert_job(mcm_store *store, const mcm_job *job, int64_t now)
+static int sqlite_insert_job(mcm_store_backend *backend, const mcm_job *job, int queue, int64_t now)
 {
-    if (store == NULL || job == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_insert_job: NULL argument");
+    sqlite_store *store = (sqlite_store *)backend;
     const char *uid = mcm_job_uid(job);
-    if (uid == NULL || uid[0] == '\0')
-        return mcm_fail(MCM_EINVAL, "mcm_store_insert_job: the job has no SOP Instance UID");
-    if (!storable_state(mcm_job_state_of(job)))
-        return mcm_fail(MCM_EINVAL, "mcm_store_insert_job: a job in state %s cannot be stored",
-                        mcm_job_state_name(mcm_job_state_of(job)));
     const mcm_request *request = mcm_job_request(job);
     const char *info = mcm_job_status_info(job);
 
-    mcm_store_lock(store);
     int result = begin(store, 1, "insert a job");
     if (result == MCM_OK) {
         int64_t existing;
@@ -1080,6 +1075,7 @@ int mcm_store_insert_job(mcm_store *store, const mcm_job *job, int64_t now)
         BIND(sqlite3_bind_int64(st, 6, now));
         BIND(sqlite3_bind_int64(st, 7, present_mask(job)));
         BIND(sqlite3_bind_int(st, 8, mcm_request_reference_sequence_present(request)));
+        BIND(sqlite3_bind_int(st, 9, queue != 0));
         result = run(store, st, brc, "inserting job", uid);
     }
     if (result == MCM_OK) {
@@ -1088,18 +1084,13 @@ int mcm_store_insert_job(mcm_store *store, const mcm_job *job, int64_t now)
         if (result == MCM_OK)
             result = insert_results(store, job_id, job);
     }
-    result = finish(store, result, "inserting a job");
-    mcm_store_unlock(store);
-    return result;
+    return finish(store, result, "inserting a job");
 }
 
-int mcm_store_load_job(mcm_store *store, const char *uid, mcm_job **out)
+static int sqlite_load_job(mcm_store_backend *backend, const char *uid, mcm_job **out)
 {
-    if (store == NULL || uid == NULL || out == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_load_job: NULL argument");
-    *out = NULL;
+    sqlite_store *store = (sqlite_store *)backend;
     mcm_job *job = NULL;
-    mcm_store_lock(store);
     int result = begin(store, 0, "load a job");
     if (result == MCM_OK) {
         int64_t job_id;
@@ -1108,7 +1099,6 @@ int mcm_store_load_job(mcm_store *store, const char *uid, mcm_job **out)
             result = load_job(store, job_id, &job);
         result = finish(store, result, "loading a job");
     }
-    mcm_store_unlock(store);
     if (result != MCM_OK) {
         mcm_job_free(job);
         return result;
@@ -1117,42 +1107,26 @@ int mcm_store_load_job(mcm_store *store, const char *uid, mcm_job **out)
     return MCM_OK;
 }
 
-int mcm_store_load_state(mcm_store *store, const char *uid, mcm_job_state *state, char info[65])
+static int sqlite_load_state(mcm_store_backend *backend, const char *uid, mcm_job_state *state, char info[65])
 {
-    if (store == NULL || uid == NULL || state == NULL || info == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_load_state: NULL argument");
+    sqlite_store *store = (sqlite_store *)backend;
     int64_t job_id;
-    mcm_job_state found = MCM_JOB_ABSENT;
-    char found_info[65] = "";
-    mcm_store_lock(store);
     int result = begin(store, 0, "load a job's state");
     if (result == MCM_OK) {
-        result = find_job(store, uid, &job_id, &found, found_info);
+        result = find_job(store, uid, &job_id, state, info);
         result = finish(store, result, "loading a job's state");
-    }
-    mcm_store_unlock(store);
-    if (result == MCM_OK) {
-        *state = found;
-        memcpy(info, found_info, sizeof found_info);
     }
     return result;
 }
 
-int mcm_store_update_job(mcm_store *store, const mcm_job *job, mcm_job_state expect_state, int64_t retry_after,
-                         int64_t now)
+static int sqlite_update_job(mcm_store_backend *backend, const mcm_job *job, mcm_job_state expect_state,
+                             mcm_store_states queue_from, int64_t retry_after, int64_t now)
 {
-    if (store == NULL || job == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_update_job: NULL argument");
+    sqlite_store *store = (sqlite_store *)backend;
     const char *uid = mcm_job_uid(job);
-    if (uid == NULL || uid[0] == '\0')
-        return mcm_fail(MCM_EINVAL, "mcm_store_update_job: the job has no SOP Instance UID");
-    if (!storable_state(mcm_job_state_of(job)))
-        return mcm_fail(MCM_EINVAL, "mcm_store_update_job: a job in state %s cannot be stored",
-                        mcm_job_state_name(mcm_job_state_of(job)));
     const mcm_request *request = mcm_job_request(job);
     const char *info = mcm_job_status_info(job);
 
-    mcm_store_lock(store);
     int64_t job_id = 0;
     mcm_job_state stored = MCM_JOB_ABSENT;
     int result = begin(store, 1, "update a job");
@@ -1174,6 +1148,8 @@ int mcm_store_update_job(mcm_store *store, const mcm_job *job, mcm_job_state exp
         BIND(sqlite3_bind_int64(st, 6, retry_after));
         BIND(sqlite3_bind_int64(st, 7, now));
         BIND(sqlite3_bind_int64(st, 8, present_mask(job)));
+        /* The stored state was read in this transaction, so the queue place follows what is saved. */
+        BIND(sqlite3_bind_int(st, 9, (queue_from & MCM_STORE_STATE(stored)) != 0));
         result = run(store, st, brc, "updating job", uid);
     }
     /* Initiate stores Number of Copies and Request Priority in the request (PS3.4 S.3.2.2). */
@@ -1192,16 +1168,12 @@ int mcm_store_update_job(mcm_store *store, const mcm_job *job, mcm_job_state exp
     }
     if (result == MCM_OK)
         result = insert_results(store, job_id, job);
-    result = finish(store, result, "updating a job");
-    mcm_store_unlock(store);
-    return result;
+    return finish(store, result, "updating a job");
 }
 
-int mcm_store_delete_job(mcm_store *store, const char *uid)
+static int sqlite_delete_job(mcm_store_backend *backend, const char *uid)
 {
-    if (store == NULL || uid == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_delete_job: NULL argument");
-    mcm_store_lock(store);
+    sqlite_store *store = (sqlite_store *)backend;
     int64_t job_id;
     int result = begin(store, 1, "delete a job");
     if (result == MCM_OK) {
@@ -1212,45 +1184,47 @@ int mcm_store_delete_job(mcm_store *store, const char *uid)
         }
         result = finish(store, result, "deleting a job");
     }
-    mcm_store_unlock(store);
     return result;
 }
 
-int mcm_store_claim_next(mcm_store *store, int64_t now, mcm_job **out)
+static int sqlite_claim_next(mcm_store_backend *backend, mcm_job_state from, mcm_job_state to, const char *info,
+                             int64_t now, mcm_job **out)
 {
-    if (store == NULL || out == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_claim_next: NULL argument");
-    *out = NULL;
+    sqlite_store *store = (sqlite_store *)backend;
     mcm_job *job = NULL;
-    mcm_store_lock(store);
     /* BEGIN IMMEDIATE takes the write lock before the SELECT, so no other connection can pick the
-     * same job between the choice and the UPDATE; the mutex does the same for this connection. */
+     * same job between the choice and the UPDATE; store.c's mutex does the same for this connection. */
     int result = begin(store, 1, "claim the next job");
     if (result == MCM_OK) {
         int64_t job_id = 0;
         sqlite3_stmt *st = statement(store, ST_JOB_NEXT);
         int rc = sqlite3_bind_int64(st, 1, now);
         if (rc == SQLITE_OK)
+            rc = sqlite3_bind_text(st, 2, mcm_job_state_name(from), -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
             rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
             job_id = sqlite3_column_int64(st, 0);
         else if (rc == SQLITE_DONE)
-            result = mcm_fail(MCM_ENOTFOUND, "no PENDING job is ready to start");
+            result = mcm_fail(MCM_ENOTFOUND, "no %s job is ready to start", mcm_job_state_name(from));
         else
-            result = db_fail(store, rc, "choosing the next PENDING job");
+            result = db_fail(store, rc, "choosing the next %s job", mcm_job_state_name(from));
         release(st);
         if (result == MCM_OK) {
+            char what[48];
+            snprintf(what, sizeof what, "marking the next job %s", mcm_job_state_name(to));
             st = statement(store, ST_JOB_CLAIM);
             int brc = SQLITE_OK;
             BIND(sqlite3_bind_int64(st, 1, job_id));
             BIND(sqlite3_bind_int64(st, 2, now));
-            result = run(store, st, brc, "marking the next job CREATING", NULL);
+            BIND(sqlite3_bind_text(st, 3, mcm_job_state_name(to), -1, SQLITE_STATIC));
+            BIND(sqlite3_bind_text(st, 4, info != NULL ? info : "", -1, SQLITE_STATIC));
+            result = run(store, st, brc, what, NULL);
         }
         if (result == MCM_OK)
             result = load_job(store, job_id, &job);
         result = finish(store, result, "claiming the next job");
     }
-    mcm_store_unlock(store);
     if (result != MCM_OK) {
         mcm_job_free(job);
         return result;
@@ -1259,148 +1233,90 @@ int mcm_store_claim_next(mcm_store *store, int64_t now, mcm_job **out)
     return MCM_OK;
 }
 
-/* A one-row integer query in its own read transaction; *value 0 when the result is NULL. */
-static int read_single_int(mcm_store *store, enum statement_id id, int bind_now, int64_t now, int64_t *value,
-                           const char *what)
+/* A one-row integer query, already bound, in its own read transaction; *value 0 when the result is
+ * NULL. bind_rc: the result of binding its parameters. */
+static int read_single_int(sqlite_store *store, sqlite3_stmt *st, int bind_rc, int64_t *value, const char *what)
 {
-    mcm_store_lock(store);
     int result = begin(store, 0, what);
     if (result == MCM_OK) {
-        sqlite3_stmt *st = statement(store, id);
-        int rc = bind_now ? sqlite3_bind_int64(st, 1, now) : SQLITE_OK;
-        if (rc == SQLITE_OK)
-            rc = sqlite3_step(st);
+        int rc = bind_rc == SQLITE_OK ? sqlite3_step(st) : bind_rc;
         if (rc == SQLITE_ROW)
             *value = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
         else
             result = db_fail(store, rc, "%s", what);
         release(st);
-        result = finish(store, result, what);
+        return finish(store, result, what);
     }
-    mcm_store_unlock(store);
+    release(st); /* its bound values may point to the caller's buffers */
     return result;
 }
 
-int mcm_store_next_retry(mcm_store *store, int64_t now, int64_t *when)
+static int sqlite_next_retry(mcm_store_backend *backend, mcm_job_state queued, int64_t now, int64_t *when)
 {
-    if (store == NULL || when == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_next_retry: NULL argument");
-    int64_t value = 0;
-    int result = read_single_int(store, ST_JOB_NEXT_RETRY, 1, now, &value, "find the next retry time");
-    if (result == MCM_OK)
-        *when = value;
-    return result;
+    sqlite_store *store = (sqlite_store *)backend;
+    sqlite3_stmt *st = statement(store, ST_JOB_NEXT_RETRY);
+    int brc = SQLITE_OK;
+    BIND(sqlite3_bind_int64(st, 1, now));
+    BIND(sqlite3_bind_text(st, 2, mcm_job_state_name(queued), -1, SQLITE_STATIC));
+    return read_single_int(store, st, brc, when, "find the next retry time");
 }
 
-int mcm_store_count_live(mcm_store *store, size_t *count)
+static int sqlite_count_jobs(mcm_store_backend *backend, mcm_store_states states, size_t *count)
 {
-    if (store == NULL || count == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_count_live: NULL argument");
+    sqlite_store *store = (sqlite_store *)backend;
+    char names[STATES_JSON_SIZE];
+    states_json(states, names, sizeof names);
+    sqlite3_stmt *st = statement(store, ST_JOB_COUNT);
     int64_t value = 0;
-    int result = read_single_int(store, ST_JOB_COUNT_LIVE, 0, 0, &value, "count live jobs");
+    int result = read_single_int(store, st, sqlite3_bind_text(st, 1, names, -1, SQLITE_STATIC), &value, "count jobs");
     if (result == MCM_OK)
         *count = (size_t)value;
     return result;
 }
 
-/* A growing list of strings collected inside a transaction and handed to a callback after it. */
-typedef struct string_list {
-    char **items;
-    size_t count, capacity;
-} string_list;
-
-static int string_list_add(string_list *list, const char *text)
+/* Run a DELETE ... RETURNING statement (bound; bind_rc the result of binding) in one write
+ * transaction and pass the returned text column to collect. */
+static int delete_returning(sqlite_store *store, sqlite3_stmt *st, int bind_rc, const char *what,
+                            mcm_store_collect_fn collect, void *list)
 {
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity ? list->capacity * 2 : 16;
-        char **grown = realloc(list->items, capacity * sizeof *grown);
-        if (grown == NULL)
-            return mcm_fail(MCM_ENOMEM, "out of memory");
-        list->items = grown;
-        list->capacity = capacity;
-    }
-    char *copy = strdup(text);
-    if (copy == NULL)
-        return mcm_fail(MCM_ENOMEM, "out of memory");
-    list->items[list->count++] = copy;
-    return MCM_OK;
-}
-
-static void string_list_free(string_list *list)
-{
-    for (size_t i = 0; i < list->count; i++)
-        free(list->items[i]);
-    free(list->items);
-}
-
-/* Run a DELETE ... RETURNING statement (already bound) and collect the returned text column. */
-static int collect_deleted(mcm_store *store, sqlite3_stmt *st, string_list *list, const char *what)
-{
-    int result = MCM_OK, rc = SQLITE_DONE;
-    while (result == MCM_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
-        result = text != NULL ? string_list_add(list, text) : mcm_fail(MCM_ENOMEM, "out of memory");
-    }
-    if (result == MCM_OK && rc != SQLITE_DONE)
-        result = db_fail(store, rc, "%s", what);
-    release(st);
-    return result;
-}
-
-/* Run the DELETE ... RETURNING statement id with ?1 = now and ?2, ?3 = periods (?3 unused by
- * statements that have no third parameter), in one write transaction; after the commit (so that
- * no callback hears of a deletion that could still roll back) pass each returned text to fn. */
-static int expire(mcm_store *store, enum statement_id id, int64_t now, int64_t first_period, int64_t second_period,
-                  const char *what, void (*fn)(const char *text, void *user), void *user, size_t *count)
-{
-    string_list deleted = {NULL, 0, 0};
-    mcm_store_lock(store);
     int result = begin(store, 1, what);
+    if (result == MCM_OK && bind_rc != SQLITE_OK)
+        result = db_fail(store, bind_rc, "%s", what);
     if (result == MCM_OK) {
-        sqlite3_stmt *st = statement(store, id);
-        int brc = SQLITE_OK;
-        BIND(sqlite3_bind_int64(st, 1, now));
-        BIND(sqlite3_bind_int64(st, 2, first_period));
-        if (sqlite3_bind_parameter_count(st) >= 3)
-            BIND(sqlite3_bind_int64(st, 3, second_period));
-        if (brc != SQLITE_OK) {
-            result = db_fail(store, brc, "%s", what);
-            release(st);
-        } else {
-            result = collect_deleted(store, st, &deleted, what);
+        int rc = SQLITE_DONE;
+        while (result == MCM_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *text = (const char *)sqlite3_column_text(st, 0);
+            result = text != NULL ? collect(text, list) : mcm_fail(MCM_ENOMEM, "out of memory");
         }
-        result = finish(store, result, what);
+        if (result == MCM_OK && rc != SQLITE_DONE)
+            result = db_fail(store, rc, "%s", what);
     }
-    mcm_store_unlock(store);
-    if (result == MCM_OK) {
-        if (fn != NULL)
-            for (size_t i = 0; i < deleted.count; i++)
-                fn(deleted.items[i], user);
-        if (count != NULL)
-            *count = deleted.count;
-    }
-    string_list_free(&deleted);
-    return result;
+    release(st);
+    return finish(store, result, what);
 }
 
-int mcm_store_expire_jobs(mcm_store *store, int64_t now, int64_t idle_seconds, int64_t done_seconds,
-                          void (*fn)(const char *uid, void *user), void *user, size_t *count)
+static int sqlite_expire_jobs(mcm_store_backend *backend, int64_t now, mcm_store_states by_created,
+                              int64_t created_seconds, mcm_store_states by_updated, int64_t updated_seconds,
+                              mcm_store_collect_fn collect, void *list)
 {
-    if (store == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_expire_jobs: store is NULL");
-    return expire(store, ST_JOB_EXPIRE, now, idle_seconds, done_seconds, "expiring jobs", fn, user, count);
+    sqlite_store *store = (sqlite_store *)backend;
+    char created_names[STATES_JSON_SIZE], updated_names[STATES_JSON_SIZE];
+    states_json(by_created, created_names, sizeof created_names);
+    states_json(by_updated, updated_names, sizeof updated_names);
+    sqlite3_stmt *st = statement(store, ST_JOB_EXPIRE);
+    int brc = SQLITE_OK;
+    BIND(sqlite3_bind_int64(st, 1, now));
+    BIND(sqlite3_bind_text(st, 2, created_names, -1, SQLITE_STATIC));
+    BIND(sqlite3_bind_int64(st, 3, created_seconds));
+    BIND(sqlite3_bind_text(st, 4, updated_names, -1, SQLITE_STATIC));
+    BIND(sqlite3_bind_int64(st, 5, updated_seconds));
+    return delete_returning(store, st, brc, "expiring jobs", collect, list);
 }
 
-int mcm_store_put_instance(mcm_store *store, const char *sop_class_uid, const char *sop_instance_uid,
-                           const char *transfer_syntax_uid, const char *path, uint64_t size, int64_t now)
+static int sqlite_put_instance(mcm_store_backend *backend, const char *sop_class_uid, const char *sop_instance_uid,
+                               const char *transfer_syntax_uid, const char *path, uint64_t size, int64_t now)
 {
-    if (store == NULL || sop_class_uid == NULL || sop_instance_uid == NULL || transfer_syntax_uid == NULL ||
-        path == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_put_instance: NULL argument");
-    if (strlen(sop_class_uid) > MCM_UID_MAX || strlen(sop_instance_uid) > MCM_UID_MAX ||
-        strlen(transfer_syntax_uid) > MCM_UID_MAX || size > INT64_MAX)
-        return mcm_fail(MCM_EINVAL, "mcm_store_put_instance: UID longer than 64 characters or size out of range");
-    mcm_store_lock(store);
+    sqlite_store *store = (sqlite_store *)backend;
     int result = begin(store, 1, "record an instance");
     if (result == MCM_OK) {
         sqlite3_stmt *st = statement(store, ST_INSTANCE_PUT);
@@ -1414,16 +1330,12 @@ int mcm_store_put_instance(mcm_store *store, const char *sop_class_uid, const ch
         result = run(store, st, brc, "recording instance", sop_instance_uid);
         result = finish(store, result, "recording an instance");
     }
-    mcm_store_unlock(store);
     return result;
 }
 
-int mcm_store_get_instance(mcm_store *store, const char *sop_instance_uid, mcm_stored_instance *out)
+static int sqlite_get_instance(mcm_store_backend *backend, const char *sop_instance_uid, mcm_stored_instance *out)
 {
-    if (store == NULL || sop_instance_uid == NULL || out == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_get_instance: NULL argument");
-    memset(out, 0, sizeof *out);
-    mcm_store_lock(store);
+    sqlite_store *store = (sqlite_store *)backend;
     int result = begin(store, 0, "look up an instance");
     if (result == MCM_OK) {
         sqlite3_stmt *st = statement(store, ST_INSTANCE_GET);
@@ -1453,30 +1365,39 @@ int mcm_store_get_instance(mcm_store *store, const char *sop_instance_uid, mcm_s
         release(st);
         result = finish(store, result, "looking up an instance");
     }
-    mcm_store_unlock(store);
-    if (result != MCM_OK)
-        mcm_store_instance_free(out);
-    return result;
+    return result; /* store.c frees out->path on failure */
 }
 
-void mcm_store_instance_free(mcm_stored_instance *instance)
+static int sqlite_expire_instances(mcm_store_backend *backend, int64_t now, int64_t seconds, mcm_store_states kept_by,
+                                   mcm_store_collect_fn collect, void *list)
 {
-    if (instance == NULL)
-        return;
-    free(instance->path);
-    instance->path = NULL;
+    sqlite_store *store = (sqlite_store *)backend;
+    char names[STATES_JSON_SIZE];
+    states_json(kept_by, names, sizeof names);
+    sqlite3_stmt *st = statement(store, ST_INSTANCE_EXPIRE);
+    int brc = SQLITE_OK;
+    BIND(sqlite3_bind_int64(st, 1, now));
+    BIND(sqlite3_bind_int64(st, 2, seconds));
+    BIND(sqlite3_bind_text(st, 3, names, -1, SQLITE_STATIC));
+    return delete_returning(store, st, brc, "expiring instances", collect, list);
 }
 
-int mcm_store_expire_instances(mcm_store *store, int64_t now, int64_t seconds, void (*fn)(const char *path, void *user),
-                               void *user, size_t *count)
-{
-    if (store == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_store_expire_instances: store is NULL");
-    if (seconds < 0) { /* kept forever */
-        if (count != NULL)
-            *count = 0;
-        return MCM_OK;
-    }
-    /* After the commit, so a file is removed only once its record is gone for good. */
-    return expire(store, ST_INSTANCE_EXPIRE, now, seconds, 0, "expiring instances", fn, user, count);
-}
+const mcm_store_backend_ops mcm_store_sqlite_ops = {
+    .scheme = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .set_busy_timeout = sqlite_set_busy_timeout,
+    .insert_job = sqlite_insert_job,
+    .load_job = sqlite_load_job,
+    .load_state = sqlite_load_state,
+    .update_job = sqlite_update_job,
+    .delete_job = sqlite_delete_job,
+    .claim_next = sqlite_claim_next,
+    .recover = sqlite_recover,
+    .next_retry = sqlite_next_retry,
+    .count_jobs = sqlite_count_jobs,
+    .expire_jobs = sqlite_expire_jobs,
+    .put_instance = sqlite_put_instance,
+    .get_instance = sqlite_get_instance,
+    .expire_instances = sqlite_expire_instances,
+};
