@@ -65,6 +65,15 @@ MCM_EXTERN const char *mcm_strerror(int error);
  * The pointer stays valid until the thread's next dcmmcm call. */
 MCM_EXTERN const char *mcm_last_error(void);
 
+/* Set this thread's mcm_last_error() message (printf-style, at most 511 bytes; fmt NULL clears
+ * it) and return code: how a media writer or another callback reports a failure in the library's
+ * own way, e.g. return mcm_error_set(MCM_EIO, "cannot open %s", path). */
+MCM_EXTERN int mcm_error_set(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* The library's version string, e.g. "0.1.0" (may differ from MCM_VERSION_STRING of the headers
  * an application was compiled with). */
 MCM_EXTERN const char *mcm_version(void);

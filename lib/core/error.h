@@ -11,7 +11,8 @@
 extern "C" {
 #endif
 
-/* Set this thread's error message (printf-style) and return code. */
+/* Set this thread's error message (printf-style) and return code: mcm_error_set() of common.h,
+ * for code inside libdcmmcm (code outside it, libdcmmcm-media included, calls mcm_error_set). */
 int mcm_fail(int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
