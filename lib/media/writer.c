@@ -8,7 +8,8 @@
  * Status Info terms 4.2 and A4; never partial media A12; copies and pieces A13; File-set ID and
  * UID 5.1 and A8; splitting 5.6; lossy compression 5.8; Include Non-DICOM Objects and Display
  * Application 5.7; labels 5.4, 5.5, A10. Reports only through the mcm_media_context: never changes
- * a job's state itself. DICOM encoding is asked of lib/dcmtk/media/dicomdir.h.
+ * a job's state itself, and logs only through it (mcm_media_log), so its lines reach the SCP's
+ * log callback. DICOM encoding is asked of lib/dcmtk/media/dicomdir.h.
  */
 #include "dcmmcm/media.h"
 
@@ -290,8 +291,8 @@ static int fail_instance(job_run *run, size_t index, uint16_t reason, const uint
         run->worst_term = term;
         snprintf(run->message, sizeof run->message, "instance %s: %s", run->instances[index].sop_instance_uid, why);
     }
-    mcm_log_internal(MCM_LOG_INFO, "job %s: instance %s fails with %04X: %s", run->uid,
-                     run->instances[index].sop_instance_uid, reason, why);
+    mcm_media_log(run->ctx, MCM_LOG_INFO, "job %s: instance %s fails with %04X: %s", run->uid,
+                  run->instances[index].sop_instance_uid, reason, why);
     return mcm_media_fail_instance(run->ctx, index, reason, tags, tag_count);
 }
 
@@ -519,8 +520,8 @@ static int prepare_files(job_run *run)
                 continue;
             }
             if (rc == MCM_OK)
-                mcm_log_internal(MCM_LOG_DEBUG, "job %s: instance %s converted from %s to explicit VR little endian",
-                                 run->uid, run->instances[i].sop_instance_uid, st->original_ts);
+                mcm_media_log(run->ctx, MCM_LOG_DEBUG,
+                              "job %s: instance %s converted from %s to explicit VR little endian", run->uid, run->instances[i].sop_instance_uid, st->original_ts);
         }
         if (rc == MCM_OK)
             rc = mcm_fs_file_size(prepared, &st->size);
@@ -973,13 +974,12 @@ static int write_volume(job_run *run, unsigned v)
         unlink(image_tmp);
         return rc;
     }
-    mcm_log_internal(MCM_LOG_DEBUG,
-                     "job %s: volume %u: staged with its DICOMDIR in %.0f ms, manifest %.0f ms, image of %llu bytes "
-                     "%.0f ms (%.0f MB/s), read back %.0f ms (%.0f MB/s)",
-                     run->uid, v + 1, t_dicomdir - t_start, t_manifest - t_dicomdir,
-                     (unsigned long long)vol->image_size, t_image - t_manifest,
-                     mb_per_s(vol->image_size, t_image - t_manifest), t_verified - t_image,
-                     mb_per_s(vol->image_size, t_verified - t_image));
+    mcm_media_log(run->ctx, MCM_LOG_DEBUG,
+                  "job %s: volume %u: staged with its DICOMDIR in %.0f ms, manifest %.0f ms, image of %llu bytes "
+                  "%.0f ms (%.0f MB/s), read back %.0f ms (%.0f MB/s)",
+                  run->uid, v + 1, t_dicomdir - t_start, t_manifest - t_dicomdir, (unsigned long long)vol->image_size,
+                  t_image - t_manifest, mb_per_s(vol->image_size, t_image - t_manifest), t_verified - t_image,
+                  mb_per_s(vol->image_size, t_verified - t_image));
     if ((rc = make_copies(run, vol, v)) != MCM_OK)
         return rc;
     if ((rc = write_label(run, vol, v)) != MCM_OK)
@@ -1139,8 +1139,8 @@ static int write_job(job_run *run)
     double t_checked = now_ms();
     if ((rc = prepare_files(run)) != MCM_OK)
         return rc;
-    mcm_log_internal(MCM_LOG_DEBUG, "job %s: %zu instances checked in %.0f ms, prepared for the media in %.0f ms",
-                     run->uid, run->count, t_checked - t_start, now_ms() - t_checked);
+    mcm_media_log(run->ctx, MCM_LOG_DEBUG, "job %s: %zu instances checked in %.0f ms, prepared for the media in %.0f ms",
+                  run->uid, run->count, t_checked - t_start, now_ms() - t_checked);
     if (run->worst_term != NULL)
         return fail_with_instances(run);
 
@@ -1257,7 +1257,7 @@ MCM_EXTERN int mcm_media_writer_write(const mcm_job *job, const mcm_instance *in
         rc = write_job(&run);
 
     if (rc == MCM_ECANCELED) {
-        mcm_log_internal(MCM_LOG_INFO, "job %s: media writing stopped", run.uid);
+        mcm_media_log(run.ctx, MCM_LOG_INFO, "job %s: media writing stopped", run.uid);
     } else if (rc != MCM_OK && run.reported) {
         /* A failure of the request (e.g. DIR_PROC_ERR) already reported: the call did its work. */
         rc = MCM_OK;
