@@ -14,6 +14,7 @@
  * owns the command line and the process (signals, exit codes); it must not reach into the library.
  */
 #include <dcmmcm.h>
+#include <dcmmcm/media.h>
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include "dcmmcm.h"
+#include "dcmmcm/media.h"
 #include "core/job_internal.h"
 #include "scp/media_context.h"
 
