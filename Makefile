@@ -3,7 +3,7 @@
 # BUILD=dir puts every output under dir (default build/).
 
 VERSION   := 0.1.0
-SOVERSION := 0
+SOVERSION := 1
 
 PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/bin
@@ -96,7 +96,8 @@ $(STATIC_LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(SHARED_LIB): $(LIB_OBJ) build-aux/exports.map
+# The Makefile too: the soname (SOVERSION) is not in the file's name, so a bump must relink.
+$(SHARED_LIB): $(LIB_OBJ) build-aux/exports.map Makefile
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=build-aux/exports.map -Wl,--no-undefined \
 	    $(SAN) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
