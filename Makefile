@@ -3,7 +3,9 @@
 # BUILD=dir puts every output under dir (default build/).
 
 VERSION   := 0.1.0
-SOVERSION := 0
+SOVERSION := 1
+# libdcmmcm-media's own ABI version: a library of its own since 0.2, first released as .so.0.
+MEDIA_SOVERSION := 0
 
 PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/bin
@@ -70,7 +72,7 @@ $(MEDIA_LIB_OBJ): EXTRA_CFLAGS := $(MEDIA_CFLAGS)
 
 MEDIA_STATIC_LIB := $(BUILD)/libdcmmcm-media.a
 MEDIA_SHARED_LIB := $(BUILD)/libdcmmcm-media.so.$(VERSION)
-MEDIA_SONAME     := libdcmmcm-media.so.$(SOVERSION)
+MEDIA_SONAME     := libdcmmcm-media.so.$(MEDIA_SOVERSION)
 
 # The .pc files hold PREFIX, LIBDIR and INCLUDEDIR: pc-vars holds the values they were made with
 # (and the private libraries they name) and is rewritten only when one differs, so that
@@ -124,7 +126,8 @@ $(STATIC_LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(SHARED_LIB): $(LIB_OBJ) build-aux/exports.map
+# The Makefile too: the soname (SOVERSION) is not in the file's name, so a bump must relink.
+$(SHARED_LIB): $(LIB_OBJ) build-aux/exports.map Makefile
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=build-aux/exports.map -Wl,--no-undefined \
 	    $(SAN) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
@@ -137,7 +140,7 @@ $(MEDIA_STATIC_LIB): $(MEDIA_LIB_OBJ)
 
 # Linked against the shared libdcmmcm it was built with, by path: it records libdcmmcm.so.0 as
 # needed, and --no-undefined proves it uses nothing else of libdcmmcm than what it exports.
-$(MEDIA_SHARED_LIB): $(MEDIA_LIB_OBJ) $(SHARED_LIB) build-aux/exports.map
+$(MEDIA_SHARED_LIB): $(MEDIA_LIB_OBJ) $(SHARED_LIB) build-aux/exports.map Makefile
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CXX) -shared -Wl,-soname,$(MEDIA_SONAME) -Wl,--version-script=build-aux/exports.map -Wl,--no-undefined \
 	    $(SAN) $(LDFLAGS) -o $@ $(MEDIA_LIB_OBJ) $(SHARED_LIB) $(MEDIA_LIBS)

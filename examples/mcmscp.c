@@ -546,8 +546,8 @@ int main(int argc, char **argv)
 {
     settings s;
     memset(&s, 0, sizeof s);
-    mcm_scp_options_init(&s.scp);
-    mcm_media_options_init(&s.media);
+    mcm_scp_options_init(&s.scp, MCM_SCP_OPTIONS_VERSION);
+    mcm_media_options_init(&s.media, MCM_MEDIA_OPTIONS_VERSION);
     s.level = MCM_LOG_INFO;
     int code = parse_arguments(argc, argv, &s);
     if (code >= 0) {

@@ -23,6 +23,9 @@
 #include "media/profile.h"
 #include "media/sha256.h"
 
+/* Header-only (inline) helpers of the options versions; they call only the public mcm_error_set. */
+#include "core/options.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -45,12 +48,17 @@ struct mcm_media_writer {
  * directory and SHA256.TXT's header share, with a margin. */
 #define VOLUME_OVERHEAD (1024u * 1024u)
 
-MCM_EXTERN void mcm_media_options_init(mcm_media_options *opts)
+/* The size of each version of mcm_media_options (lib/core/options.h): version 2 appends
+ * MCM_OPTIONS_END(mcm_media_options, <its last field>). Version 1: dcmmcm 0.1. */
+static const size_t media_options_sizes[] = {MCM_OPTIONS_END(mcm_media_options, image_written_user)};
+MCM_OPTIONS_CHECK(mcm_media_options, media_options_sizes, MCM_MEDIA_OPTIONS_VERSION);
+static const mcm_options_versions media_options_versions = {"mcm_media_options", "MCM_MEDIA_OPTIONS_INIT",
+                                                            media_options_sizes, MCM_MEDIA_OPTIONS_VERSION};
+
+MCM_EXTERN int mcm_media_options_init(mcm_media_options *opts, unsigned int version)
 {
-    if (opts != NULL) {
-        mcm_media_options defaults = MCM_MEDIA_OPTIONS_INIT;
-        *opts = defaults;
-    }
+    static const mcm_media_options defaults = MCM_MEDIA_OPTIONS_INIT;
+    return mcm_options_fill(opts, version, &defaults, &media_options_versions);
 }
 
 MCM_EXTERN int mcm_media_profile_supported(const char *profile)
@@ -100,13 +108,17 @@ MCM_EXTERN void mcm_media_writer_free(mcm_media_writer *writer)
     mcm_iso_release();
 }
 
-MCM_EXTERN int mcm_media_writer_new(mcm_media_writer **out, const mcm_media_options *opts)
+MCM_EXTERN int mcm_media_writer_new(mcm_media_writer **out, const mcm_media_options *caller_opts)
 {
-    if (out == NULL || opts == NULL)
+    if (out == NULL || caller_opts == NULL)
         return mcm_error_set(MCM_EINVAL, "mcm_media_writer_new: NULL argument");
     *out = NULL;
-    if (opts->version < 1 || opts->version > MCM_MEDIA_OPTIONS_VERSION)
-        return mcm_error_set(MCM_EINVAL, "unknown mcm_media_options version %u", opts->version);
+    /* Only the caller's version of its struct is read (lib/core/options.h). */
+    mcm_media_options full = MCM_MEDIA_OPTIONS_INIT;
+    int version_rc = mcm_options_read(&full, sizeof full, caller_opts, &media_options_versions);
+    if (version_rc != MCM_OK)
+        return version_rc;
+    const mcm_media_options *opts = &full;
     if (opts->output_dir == NULL || opts->output_dir[0] == '\0')
         return mcm_error_set(MCM_EINVAL, "output_dir is required");
     const char *profile = opts->default_profile != NULL ? opts->default_profile : "STD-GEN-CD";

@@ -22,7 +22,7 @@ void mcm_mb_init(mcm_media_bench *b)
     mcm_job_set_request(b->job, b->request);
     /* DCMTK's own log stays quiet (it would print DicomDirInterface's progress). */
     mcm_log_set_handler(NULL, NULL, MCM_LOG_ERROR);
-    mcm_media_options_init(&b->opts);
+    ck_assert_int_eq(mcm_media_options_init(&b->opts, MCM_MEDIA_OPTIONS_VERSION), MCM_OK);
     b->opts.output_dir = b->out;
     b->opts.staging_dir = b->staging;
 }
