@@ -5,9 +5,11 @@
  * Offending Element and the Annex C fields the digest's A7/A18 ask for.
  *
  * Owns the service object: a private copy of the options, the job store handle, the media workers
- * (lib/scp/worker.c) and the lock that serialises file renames with instance retention. Changes job
- * state only through the state machine (mcm_job_apply / mcm_job_next, lib/core/job.c), and saves every
- * change in the store before returning (digest A15). Never parses DICOM and never includes DCMTK.
+ * (lib/scp/worker.c), retention (lib/scp/retention.c) and the lock that serialises file renames
+ * with instance retention. The workers and retention are given the store, the options and a log
+ * channel, and never call back into the service. Changes job state only through the state machine
+ * (mcm_job_apply / mcm_job_next, lib/core/job.c), and saves every change in the store before
+ * returning (digest A15). Never parses DICOM and never includes DCMTK.
  */
 #include "scp/service.h"
 
@@ -16,6 +18,8 @@
 #include "core/job_internal.h"
 #include "core/request_internal.h"
 #include "core/status_internal.h"
+#include "scp/log_channel.h"
+#include "scp/retention.h"
 #include "scp/store.h"
 #include "core/vr.h"
 #include "scp/worker.h"
@@ -58,8 +62,10 @@ struct mcm_service {
     char *default_profile;
     char *bind_address;
     char **allowed_titles;
+    mcm_log_channel log; /* opts' log callback: the service's, the workers' and retention's */
     mcm_store *store;
     mcm_workers *workers;
+    mcm_retention *retention;
     int lock_fd; /* holds the flock on "<database>.lock" (lock_database), or -1 */
     /* Serialises "rename a received file + record it" with "expire instance records + unlink
      * their files", so that retention never removes a file that was just received again. */
@@ -74,7 +80,7 @@ void mcm_service_log(mcm_service *service, mcm_log_level level, const char *fmt,
         return;
     va_list ap;
     va_start(ap, fmt);
-    mcm_log_vcall(service->opts.log, service->opts.user, service->opts.log_level, level, fmt, ap);
+    mcm_log_vcall(service->log.fn, service->log.user, service->log.max_level, level, fmt, ap);
     va_end(ap);
 }
 
@@ -217,6 +223,7 @@ static void free_service(mcm_service *service)
 {
     if (service == NULL)
         return;
+    mcm_retention_free(service->retention);
     mcm_workers_free(service->workers);
     mcm_store_close(service->store);
     if (service->lock_fd >= 0)
@@ -274,6 +281,7 @@ int mcm_service_open(mcm_service **out, const mcm_scp_options *opts)
     service->lock_fd = -1;
     service->opts = *opts;
     service->opts.allowed_calling_ae_title_count = 0; /* until the copies exist (free_service) */
+    service->log = mcm_log_channel_of(&service->opts);
 
     int failed = 0;
     service->database_path = copy_string(opts->database_path, &failed);
@@ -339,7 +347,12 @@ int mcm_service_open(mcm_service **out, const mcm_scp_options *opts)
         mcm_service_log(service, MCM_LOG_WARNING,
                         "%zu job(s) were CREATING when the SCP last stopped: back to PENDING (QUEUED)", recovered);
     remove_stale_temporaries(service);
-    rc = mcm_workers_new(&service->workers, service, service->store, &service->opts);
+    /* The parts below the service get what they use, the log channel included: they never call
+     * back up into it (worker.h, retention.h). */
+    rc = mcm_workers_new(&service->workers, service->store, &service->opts, service->log);
+    if (rc == MCM_OK)
+        rc = mcm_retention_new(&service->retention, service->store, service->storage_dir, &service->instance_lock,
+                               &service->opts, service->log);
     if (rc != MCM_OK) {
         free_service(service);
         return rc;
@@ -352,7 +365,7 @@ void mcm_service_close(mcm_service *service)
 {
     if (service == NULL)
         return;
-    mcm_workers_stop(service->workers);
+    mcm_service_stop(service);
     free_service(service);
 }
 
@@ -360,19 +373,33 @@ int mcm_service_start(mcm_service *service)
 {
     if (service == NULL)
         return mcm_fail(MCM_EINVAL, "mcm_service_start: service is NULL");
-    return mcm_workers_start(service->workers);
+    int rc = mcm_workers_start(service->workers);
+    if (rc != MCM_OK)
+        return rc; /* MCM_ESTATE if running */
+    rc = mcm_retention_start(service->retention);
+    if (rc != MCM_OK) {
+        char message[512];
+        snprintf(message, sizeof message, "%s", mcm_last_error());
+        mcm_workers_stop(service->workers);
+        return mcm_fail(rc, "%s", message);
+    }
+    return MCM_OK;
 }
 
 void mcm_service_stop(mcm_service *service)
 {
-    if (service != NULL)
+    /* Retention first, so that nothing expires while the workers wind down; both stop at once from
+     * the caller's point of view. */
+    if (service != NULL) {
+        mcm_retention_stop(service->retention);
         mcm_workers_stop(service->workers);
+    }
 }
 
 void mcm_service_set_housekeeping_interval(mcm_service *service, unsigned milliseconds)
 {
     if (service != NULL)
-        mcm_workers_set_housekeeping_interval(service->workers, milliseconds);
+        mcm_retention_set_interval(service->retention, milliseconds);
 }
 
 void mcm_service_set_store_busy_timeout(mcm_service *service, int milliseconds)
@@ -1320,47 +1347,11 @@ int mcm_service_job(mcm_service *service, const char *uid, mcm_job **out)
     return rc;
 }
 
-/* ---- retention (digest A15) ---- */
-
-static void log_expired_job(const char *uid, void *user)
-{
-    mcm_service_log(user, MCM_LOG_INFO, "job %s expired (retention period ended)", uid);
-}
-
-static void remove_expired_instance(const char *path, void *user)
-{
-    mcm_service *service = user;
-    size_t dir_length = strlen(service->storage_dir);
-    /* Only files of our storage directory are ever removed, whatever the record says. */
-    if (path == NULL || strncmp(path, service->storage_dir, dir_length) != 0 || path[dir_length] != '/' ||
-        strchr(path + dir_length + 1, '/') != NULL) {
-        mcm_service_log(service, MCM_LOG_WARNING, "expired instance file %s is outside %s: left in place",
-                        path != NULL ? path : "(null)", service->storage_dir);
-        return;
-    }
-    if (unlink(path) != 0 && errno != ENOENT)
-        mcm_service_log(service, MCM_LOG_WARNING, "cannot remove expired instance file %s: %s", path, strerror(errno));
-    else
-        mcm_service_log(service, MCM_LOG_DEBUG, "instance file %s expired", path);
-}
+/* ---- retention (digest A15): lib/scp/retention.c ---- */
 
 int mcm_service_housekeeping(mcm_service *service, int64_t at)
 {
     if (service == NULL)
         return mcm_fail(MCM_EINVAL, "mcm_service_housekeeping: service is NULL");
-    size_t jobs = 0, instances = 0;
-    /* Jobs first: an expired job no longer protects its instances. */
-    int rc = mcm_store_expire_jobs(service->store, at, service->opts.retention_idle_seconds,
-                                   service->opts.retention_done_seconds, log_expired_job, service, &jobs);
-    if (rc == MCM_OK) {
-        pthread_mutex_lock(&service->instance_lock);
-        rc = mcm_store_expire_instances(service->store, at, service->opts.retention_instance_seconds,
-                                        remove_expired_instance, service, &instances);
-        pthread_mutex_unlock(&service->instance_lock);
-    }
-    if (rc != MCM_OK)
-        mcm_service_log(service, MCM_LOG_ERROR, "housekeeping failed: %s", mcm_last_error());
-    else if (jobs > 0 || instances > 0)
-        mcm_service_log(service, MCM_LOG_INFO, "housekeeping: %zu job(s) and %zu instance(s) expired", jobs, instances);
-    return rc;
+    return mcm_retention_run(service->retention, at);
 }
