@@ -7,7 +7,7 @@
  * the options and a log channel) and calls nothing above it.
  *
  * Locks: `instance_lock` (the service's: a received file's rename and record) before the store's
- * mutex, as C-STORE takes them (lib/scp/service.c). The housekeeping thread's own lock guards only
+ * mutex, as C-STORE takes them (lib/scp/instances.c). The housekeeping thread's own lock guards only
  * its interval and stop flag and is never held while retention runs.
  */
 #ifndef MCM_LIB_SCP_RETENTION_H

@@ -1,6 +1,6 @@
 /*
  * lib/scp/worker.h: the SCP's media workers (lib/scp/worker.c), as the service drives them
- * (lib/scp/service.c starts, stops, wakes and interrupts them).
+ * (lib/scp/service.c starts and stops them, lib/scp/action.c wakes and interrupts them).
  *
  * Media workers claim PENDING jobs from the store (Request Priority, then arrival), check the
  * referenced instances, run the application's write_media callback with an mcm_media_context,
