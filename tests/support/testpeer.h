@@ -3,7 +3,7 @@
  * DCMTK's raw ASC_/DIMSE_ API (tests/support/testpeer.cc): a real DICOM acceptor on 127.0.0.1 running in
  * a thread. It answers C-ECHO, and answers each N-CREATE, N-ACTION and N-GET with the next reply
  * the test queued (status, every status detail field, a data set), recording what it received.
- * It is not the library's SCP (that is lib/dcmtk/scp.cc); it exists so that every reply field can
+ * It is not the library's SCP (that is lib/dcmtk/scp*.cc); it exists so that every reply field can
  * be produced on demand.
  */
 #ifndef MCM_TESTS_TESTPEER_H
