@@ -14,6 +14,7 @@
  * owns the command line and the process (signals, exit codes); it must not reach into the library.
  */
 #include <dcmmcm.h>
+#include <dcmmcm/media.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,8 +46,8 @@ typedef struct app {
     mcm_log_level level;       /* the most verbose level logged */
 } app;
 
-/* The log callback of the SCP and of the library (DCMTK's messages included). One fprintf per
- * line: stdio locks the stream, so lines from several threads do not mix. */
+/* The log callback of the SCP (its media writer's lines included) and of DCMTK's own messages.
+ * One fprintf per line: stdio locks the stream, so lines from several threads do not mix. */
 static void log_line(mcm_log_level level, const char *message, void *user)
 {
     const app *a = user;
@@ -545,8 +546,8 @@ int main(int argc, char **argv)
 {
     settings s;
     memset(&s, 0, sizeof s);
-    mcm_scp_options_init(&s.scp);
-    mcm_media_options_init(&s.media);
+    mcm_scp_options_init(&s.scp, MCM_SCP_OPTIONS_VERSION);
+    mcm_media_options_init(&s.media, MCM_MEDIA_OPTIONS_VERSION);
     s.level = MCM_LOG_INFO;
     int code = parse_arguments(argc, argv, &s);
     if (code >= 0) {
@@ -559,7 +560,8 @@ int main(int argc, char **argv)
     a.output_dir = s.output_dir;
     a.image_command = s.image_command;
     a.level = s.level;
-    /* Before anything runs: the library's and DCMTK's messages (DCMTK's logger is process-wide). */
+    /* Before anything runs: DCMTK's own messages (its logger is process-wide); the SCP's and the
+     * media writer's come through s.scp.log. */
     mcm_log_set_handler(log_line, &a, s.level);
 
     if (s.image_command != NULL) {

@@ -887,7 +887,7 @@ int main(int argc, char **argv)
     }
 
     mcm_scu_options so;
-    mcm_scu_options_init(&so);
+    mcm_scu_options_init(&so, MCM_SCU_OPTIONS_VERSION);
     so.peer_host = o->peer;
     so.peer_port = (uint16_t)o->port;
     so.calling_ae_title = o->calling_ae;

@@ -56,6 +56,12 @@ typedef enum mcm_media_copy_mode {
  * MCD_FAILURE. */
 typedef int (*mcm_media_image_fn)(const char *image_path, unsigned volume, unsigned volumes, void *user);
 
+/* Versions (libgit2's form): a program sets version to the MCM_MEDIA_OPTIONS_VERSION of the header
+ * it was built with (MCM_MEDIA_OPTIONS_INIT or mcm_media_options_init() do), and the library reads
+ * only the fields of that version, so a struct of an older version keeps working with a newer
+ * library. A new version only appends fields, bumps MCM_MEDIA_OPTIONS_VERSION and adds the size of
+ * the new version to the table beside mcm_media_options_init in lib/media/writer.c. Version 1:
+ * every field below. */
 #define MCM_MEDIA_OPTIONS_VERSION 1
 
 typedef struct mcm_media_options {
@@ -83,8 +89,10 @@ typedef struct mcm_media_options {
     { MCM_MEDIA_OPTIONS_VERSION, NULL, NULL, 0, NULL, 0, 0, NULL, NULL, MCM_MEDIA_COPY_LINK, 1, 1, 0,   \
       NULL, NULL }
 
-/* Fill opts with the defaults (the same as MCM_MEDIA_OPTIONS_INIT). */
-MCM_EXTERN void mcm_media_options_init(mcm_media_options *opts);
+/* Fill the fields of version (pass MCM_MEDIA_OPTIONS_VERSION) of opts with the defaults, the same
+ * as MCM_MEDIA_OPTIONS_INIT, and set opts->version: nothing past that version's fields is written.
+ * MCM_EINVAL (nothing written) for NULL or a version this library does not know. */
+MCM_EXTERN int mcm_media_options_init(mcm_media_options *opts, unsigned int version);
 
 typedef struct mcm_media_writer mcm_media_writer;
 

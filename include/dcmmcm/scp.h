@@ -96,9 +96,22 @@ MCM_EXTERN int mcm_media_should_stop(const mcm_media_context *ctx);
 /* Declare whether a Cancel may interrupt the job now (default 1). With 0, Cancel gets C202; a
  * Cancel that came first wins, so check mcm_media_should_stop() right after declaring 0. */
 MCM_EXTERN void mcm_media_set_interruptible(mcm_media_context *ctx, int interruptible);
+/* Log one line (printf-style, at most 1023 bytes) through the log callback of the SCP that runs
+ * the job (mcm_scp_options.log, at its log_level or more severe): the one channel a media writer
+ * logs through. Nothing happens without a callback or for a NULL ctx. */
+MCM_EXTERN void mcm_media_log(mcm_media_context *ctx, mcm_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 #define MCM_RETAIN_FOREVER (-1)
 
+/* Versions (libgit2's form): a program sets version to the MCM_SCP_OPTIONS_VERSION of the header
+ * it was built with (MCM_SCP_OPTIONS_INIT or mcm_scp_options_init() do), and the library reads only
+ * the fields of that version, so a struct of an older version keeps working with a newer library.
+ * A new version only appends fields, bumps MCM_SCP_OPTIONS_VERSION and adds the size of the new
+ * version to the table in lib/core/options.c. Version 1: every field below. */
 #define MCM_SCP_OPTIONS_VERSION 1
 
 typedef struct mcm_scp_options {
@@ -141,8 +154,11 @@ typedef struct mcm_scp_options {
     { MCM_SCP_OPTIONS_VERSION, NULL, 0, "MCMSCP", NULL, 0, 1, 16, 30, 300, 65536, NULL, NULL, 86400,  \
       604800, 604800, 0, 1, 99, 0, 0, "STD-GEN-CD", 1, NULL, NULL, NULL, MCM_LOG_INFO, NULL, 0 }
 
-/* Fill opts with the defaults (the same as MCM_SCP_OPTIONS_INIT). */
-MCM_EXTERN void mcm_scp_options_init(mcm_scp_options *opts);
+/* Fill the fields of version (pass MCM_SCP_OPTIONS_VERSION) of opts with the defaults, the same as
+ * MCM_SCP_OPTIONS_INIT, and set opts->version: nothing past that version's fields is written.
+ * MCM_EINVAL (nothing written) for NULL or a version this library does not know (0, or above its
+ * MCM_SCP_OPTIONS_VERSION). */
+MCM_EXTERN int mcm_scp_options_init(mcm_scp_options *opts, unsigned int version);
 
 typedef struct mcm_scp mcm_scp;
 

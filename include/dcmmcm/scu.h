@@ -24,7 +24,8 @@ extern "C" {
 #endif
 
 /* TLS settings (reserved: TLS is not built yet; a non-NULL tls in the options gives
- * MCM_EUNSUPPORTED). */
+ * MCM_EUNSUPPORTED and no field is read). When TLS is built, this struct gets a version macro, an
+ * init function and a table in lib/core/options.c like mcm_scu_options. */
 typedef struct mcm_tls_options {
     unsigned int version;
     const char *certificate_file;
@@ -33,6 +34,11 @@ typedef struct mcm_tls_options {
     int verify_peer;
 } mcm_tls_options;
 
+/* Versions (libgit2's form): a program sets version to the MCM_SCU_OPTIONS_VERSION of the header
+ * it was built with (MCM_SCU_OPTIONS_INIT or mcm_scu_options_init() do), and the library reads only
+ * the fields of that version, so a struct of an older version keeps working with a newer library.
+ * A new version only appends fields, bumps MCM_SCU_OPTIONS_VERSION and adds the size of the new
+ * version to the table in lib/core/options.c. Version 1: every field below. */
 #define MCM_SCU_OPTIONS_VERSION 1
 
 typedef struct mcm_scu_options {
@@ -66,8 +72,11 @@ typedef struct mcm_scu_options {
     { MCM_SCU_OPTIONS_VERSION, NULL, 11112, "MCMSCU", "MCMSCP", 30, 60, 65536, NULL, 0, NULL, 0, 1, \
       NULL, NULL, NULL, MCM_LOG_INFO }
 
-/* Fill opts with the defaults (the same as MCM_SCU_OPTIONS_INIT). */
-MCM_EXTERN void mcm_scu_options_init(mcm_scu_options *opts);
+/* Fill the fields of version (pass MCM_SCU_OPTIONS_VERSION) of opts with the defaults, the same as
+ * MCM_SCU_OPTIONS_INIT, and set opts->version: nothing past that version's fields is written.
+ * MCM_EINVAL (nothing written) for NULL or a version this library does not know (0, or above its
+ * MCM_SCU_OPTIONS_VERSION). */
+MCM_EXTERN int mcm_scu_options_init(mcm_scu_options *opts, unsigned int version);
 
 typedef struct mcm_scu mcm_scu;
 
@@ -143,6 +152,7 @@ MCM_EXTERN size_t mcm_scu_status_tags(const uint32_t **tags);
  * waiting (mcm_scu_wait() then returns MCM_ECANCELED). */
 typedef int (*mcm_progress_fn)(const mcm_job *job, unsigned poll, void *user);
 
+/* Versioned as mcm_scu_options is (its table in lib/core/options.c). Version 1: every field below. */
 #define MCM_WAIT_OPTIONS_VERSION 1
 typedef struct mcm_wait_options {
     unsigned int version;
@@ -153,6 +163,11 @@ typedef struct mcm_wait_options {
     void *progress_user;
 } mcm_wait_options;
 #define MCM_WAIT_OPTIONS_INIT { MCM_WAIT_OPTIONS_VERSION, 200, 5000, 0, NULL, NULL }
+
+/* Fill the fields of version (pass MCM_WAIT_OPTIONS_VERSION) of opts with the defaults, the same
+ * as MCM_WAIT_OPTIONS_INIT, and set opts->version. MCM_EINVAL (nothing written) for NULL or an
+ * unknown version. */
+MCM_EXTERN int mcm_wait_options_init(mcm_wait_options *opts, unsigned int version);
 
 /* Poll with N-GET (the status tags) until Execution Status is DONE or FAILURE: MCM_OK with the
  * final job in *job_out (may be NULL). A non-success N-GET reply (e.g. 0112 after a cancel or purge

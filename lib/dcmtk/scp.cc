@@ -8,6 +8,7 @@
 #include "dcmtk/scp_internal.h"
 
 #include "core/error.h"
+#include "core/options.h"
 
 #include <dcmtk/dcmdata/dcdict.h>
 
@@ -41,14 +42,17 @@ void destroy(mcm_scp *scp)
     delete scp;
 }
 
-int create(mcm_scp **out, const mcm_scp_options *opts)
+int create(mcm_scp **out, const mcm_scp_options *caller_opts)
 {
-    if (out == nullptr || opts == nullptr)
+    if (out == nullptr || caller_opts == nullptr)
         return mcm_fail(MCM_EINVAL, "mcm_scp_new: NULL argument");
     *out = nullptr;
-    if (opts->version < 1 || opts->version > MCM_SCP_OPTIONS_VERSION) /* as lib/scp/service.c */
-        return mcm_fail(MCM_EINVAL, "mcm_scp_options version %u is not 1 to %u", opts->version,
-                        MCM_SCP_OPTIONS_VERSION);
+    /* Only the caller's version of its struct is read (lib/core/options.h). */
+    mcm_scp_options full = MCM_SCP_OPTIONS_INIT;
+    int version_rc = mcm_options_read(&full, sizeof full, caller_opts, &mcm_scp_options_versions);
+    if (version_rc != MCM_OK)
+        return version_rc;
+    const mcm_scp_options *opts = &full;
     if (opts->max_pdu != 0 && (opts->max_pdu < ASC_MINIMUMPDUSIZE || opts->max_pdu > ASC_MAXIMUMPDUSIZE))
         return mcm_fail(MCM_EINVAL, "max_pdu %u outside %u..%u", static_cast<unsigned>(opts->max_pdu),
                         static_cast<unsigned>(ASC_MINIMUMPDUSIZE), static_cast<unsigned>(ASC_MAXIMUMPDUSIZE));

@@ -11,6 +11,7 @@
 #include "dcmtk/dataset.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/options.h"
 #include "core/request_internal.h"
 #include "dcmtk/transport.h"
 #include "core/vr.h"
@@ -268,11 +269,9 @@ int build_contexts(const mcm_scu_options &opts, std::vector<proposed_context> &c
 
 /* ---- options ---- */
 
+/* o is the complete copy mcm_options_read made, its version already checked. */
 int check_options(const mcm_scu_options &o)
 {
-    if (o.version < 1 || o.version > MCM_SCU_OPTIONS_VERSION)
-        return mcm_fail(MCM_EINVAL, "mcm_scu_options version %u is not supported (use MCM_SCU_OPTIONS_INIT)",
-                        o.version);
     if (o.peer_host == NULL || o.peer_host[0] == '\0')
         return mcm_fail(MCM_EINVAL, "peer_host is not set");
     if (strlen(o.peer_host) > 57) /* "host:port" must fit DUL's 63 characters */
@@ -641,12 +640,18 @@ bool is_uncompressed(const char *transfer_syntax)
 
 extern "C" {
 
-MCM_EXTERN int mcm_scu_connect(mcm_scu **out, const mcm_scu_options *opts)
+MCM_EXTERN int mcm_scu_connect(mcm_scu **out, const mcm_scu_options *caller_opts)
 {
-    if (out == NULL || opts == NULL)
+    if (out == NULL || caller_opts == NULL)
         return mcm_fail(MCM_EINVAL, "mcm_scu_connect: NULL argument");
     *out = NULL;
-    int rc = check_options(*opts);
+    /* Only the caller's version of its struct is read (lib/core/options.h). */
+    mcm_scu_options full = MCM_SCU_OPTIONS_INIT;
+    int rc = mcm_options_read(&full, sizeof full, caller_opts, &mcm_scu_options_versions);
+    if (rc != MCM_OK)
+        return rc;
+    const mcm_scu_options *opts = &full;
+    rc = check_options(*opts);
     if (rc != MCM_OK)
         return rc;
     return guarded([&]() -> int {

@@ -1,18 +1,17 @@
 /*
  * lib/scp/options.c: the SCP's option defaults (the same values as MCM_SCP_OPTIONS_INIT, for
  * callers that cannot use the macro, e.g. bindings) and the names of the operations an authorise
- * callback is asked about. No state; the options are checked by mcm_service_open().
+ * callback is asked about. No state; the versions of the struct are lib/core/options.c's, and the
+ * options are checked by mcm_service_open().
  */
 #include "dcmmcm/scp.h"
 
-#include <string.h>
+#include "core/options.h"
 
-MCM_EXTERN void mcm_scp_options_init(mcm_scp_options *opts)
+MCM_EXTERN int mcm_scp_options_init(mcm_scp_options *opts, unsigned int version)
 {
-    if (opts == NULL)
-        return;
-    const mcm_scp_options defaults = MCM_SCP_OPTIONS_INIT;
-    memcpy(opts, &defaults, sizeof defaults);
+    static const mcm_scp_options defaults = MCM_SCP_OPTIONS_INIT;
+    return mcm_options_fill(opts, version, &defaults, &mcm_scp_options_versions);
 }
 
 MCM_EXTERN const char *mcm_scp_operation_name(mcm_scp_operation op)

@@ -1,14 +1,22 @@
 /*
- * lib/scu/options.c: the SCU's network-free defaults (dcmmcm/scu.h): mcm_scu_options_init() and
- * the status tags that mcm_scu_wait() asks for. Owns no state.
+ * lib/scu/options.c: the SCU's network-free defaults (dcmmcm/scu.h): mcm_scu_options_init(),
+ * mcm_wait_options_init() and the status tags that mcm_scu_wait() asks for. Owns no state; the
+ * versions of the structs are lib/core/options.c's.
  */
 #include "dcmmcm/scu.h"
 
-MCM_EXTERN void mcm_scu_options_init(mcm_scu_options *opts)
+#include "core/options.h"
+
+MCM_EXTERN int mcm_scu_options_init(mcm_scu_options *opts, unsigned int version)
 {
     static const mcm_scu_options defaults = MCM_SCU_OPTIONS_INIT;
-    if (opts != NULL)
-        *opts = defaults;
+    return mcm_options_fill(opts, version, &defaults, &mcm_scu_options_versions);
+}
+
+MCM_EXTERN int mcm_wait_options_init(mcm_wait_options *opts, unsigned int version)
+{
+    static const mcm_wait_options defaults = MCM_WAIT_OPTIONS_INIT;
+    return mcm_options_fill(opts, version, &defaults, &mcm_wait_options_versions);
 }
 
 /* Specific Character Set first: the SCU should always ask for it with the status (digest A19). */

@@ -7,6 +7,7 @@
 #include "dcmmcm/scu.h"
 
 #include "core/error.h"
+#include "core/options.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -33,17 +34,19 @@ static void sleep_ms(double ms)
 MCM_EXTERN int mcm_scu_wait(mcm_scu *scu, const char *instance_uid, const mcm_wait_options *opts, mcm_job **job_out,
                             mcm_response *response)
 {
-    static const mcm_wait_options defaults = MCM_WAIT_OPTIONS_INIT;
+    mcm_wait_options full = MCM_WAIT_OPTIONS_INIT;
     mcm_response local;
     if (job_out != NULL)
         *job_out = NULL;
     if (scu == NULL || instance_uid == NULL)
         return mcm_fail(MCM_EINVAL, "mcm_scu_wait: NULL argument");
-    if (opts == NULL)
-        opts = &defaults;
-    if (opts->version < 1 || opts->version > MCM_WAIT_OPTIONS_VERSION)
-        return mcm_fail(MCM_EINVAL, "mcm_wait_options version %u is not supported (use MCM_WAIT_OPTIONS_INIT)",
-                        opts->version);
+    /* Only the caller's version of its struct is read (lib/core/options.h); NULL: the defaults. */
+    if (opts != NULL) {
+        int rc = mcm_options_read(&full, sizeof full, opts, &mcm_wait_options_versions);
+        if (rc != MCM_OK)
+            return rc;
+    }
+    opts = &full;
     if (response == NULL)
         response = &local;
 

@@ -48,7 +48,7 @@ static void measure(int tcp_tuning, size_t rounds, double *echo_ms, double *get_
     mcm_test_peer_push_reply(peer, &reply);
 
     mcm_scu_options o;
-    mcm_scu_options_init(&o);
+    ck_assert_int_eq(mcm_scu_options_init(&o, MCM_SCU_OPTIONS_VERSION), MCM_OK);
     o.peer_host = "127.0.0.1";
     o.peer_port = mcm_test_peer_port(peer);
     o.tcp_tuning = tcp_tuning;

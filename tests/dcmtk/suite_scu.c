@@ -45,7 +45,7 @@ static void capture_log(mcm_log_level level, const char *message, void *user)
 static mcm_scu_options options_for(uint16_t port)
 {
     mcm_scu_options o;
-    mcm_scu_options_init(&o);
+    ck_assert_int_eq(mcm_scu_options_init(&o, MCM_SCU_OPTIONS_VERSION), MCM_OK);
     o.peer_host = "127.0.0.1";
     o.peer_port = port;
     o.acse_timeout_seconds = 10;
@@ -451,7 +451,7 @@ START_TEST(options_checked)
     ck_assert_int_eq(mcm_scu_echo(NULL, &r), MCM_EINVAL);
     mcm_scu_free(NULL);
     mcm_scu_options d;
-    mcm_scu_options_init(&d);
+    ck_assert_int_eq(mcm_scu_options_init(&d, MCM_SCU_OPTIONS_VERSION), MCM_OK);
     ck_assert_uint_eq(d.version, MCM_SCU_OPTIONS_VERSION);
     ck_assert_uint_eq(d.peer_port, 11112);
     ck_assert_int_eq(d.tcp_tuning, 1);

@@ -293,7 +293,7 @@ START_TEST(options_init_matches_macro)
 {
     mcm_scp_options from_macro = MCM_SCP_OPTIONS_INIT, from_function;
     memset(&from_function, 0xA5, sizeof from_function);
-    mcm_scp_options_init(&from_function);
+    ck_assert_int_eq(mcm_scp_options_init(&from_function, MCM_SCP_OPTIONS_VERSION), MCM_OK);
     ck_assert_uint_eq(from_function.version, MCM_SCP_OPTIONS_VERSION);
     ck_assert_str_eq(from_function.ae_title, from_macro.ae_title);
     ck_assert_str_eq(from_function.default_profile, "STD-GEN-CD");
@@ -319,9 +319,9 @@ START_TEST(options_init_matches_macro)
     SAME(acse_timeout_seconds), SAME(dimse_timeout_seconds), SAME(max_pdu), SAME(storage_dir), SAME(database_path);
     SAME(retention_idle_seconds), SAME(retention_done_seconds), SAME(retention_instance_seconds), SAME(queue_limit);
     SAME(media_workers), SAME(max_copies), SAME(strict), SAME(annex_c_details), SAME(tcp_tuning), SAME(authorize);
-    SAME(write_media), SAME(log), SAME(log_level), SAME(user);
+    SAME(write_media), SAME(log), SAME(log_level), SAME(user), SAME(accept_unknown_storage);
 #undef SAME
-    mcm_scp_options_init(NULL); /* ignored */
+    ck_assert_int_eq(mcm_scp_options_init(NULL, MCM_SCP_OPTIONS_VERSION), MCM_EINVAL);
 }
 END_TEST
 

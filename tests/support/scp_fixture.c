@@ -130,7 +130,7 @@ void mcm_fixture_init(mcm_fixture *f)
 
 void mcm_fixture_options(mcm_fixture *f, mcm_scp_options *opts)
 {
-    mcm_scp_options_init(opts);
+    ck_assert_int_eq(mcm_scp_options_init(opts, MCM_SCP_OPTIONS_VERSION), MCM_OK);
     opts->bind_address = "127.0.0.1";
     opts->port = 0;
     opts->storage_dir = f->storage;
@@ -190,7 +190,7 @@ void mcm_fixture_cleanup(mcm_fixture *f)
 
 void mcm_fixture_scu_options(const mcm_fixture *f, mcm_scu_options *opts)
 {
-    mcm_scu_options_init(opts);
+    ck_assert_int_eq(mcm_scu_options_init(opts, MCM_SCU_OPTIONS_VERSION), MCM_OK);
     opts->peer_host = "127.0.0.1";
     opts->peer_port = f->port;
     opts->calling_ae_title = "TESTSCU";

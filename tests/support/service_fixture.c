@@ -177,7 +177,7 @@ void mcm_fx_setup(mcm_fx *fx)
     fx->writer.hold_returns = -1;
     fx->writer.defer_seconds = 1;
     snprintf(fx->writer.output_dir, sizeof fx->writer.output_dir, "%s", fx->output_dir);
-    mcm_scp_options_init(&fx->opts);
+    ck_assert_int_eq(mcm_scp_options_init(&fx->opts, MCM_SCP_OPTIONS_VERSION), MCM_OK);
     fx->opts.storage_dir = fx->storage_dir;
     fx->opts.database_path = fx->database_path;
     fx->opts.write_media = fixture_writer;

@@ -125,7 +125,7 @@ static void tool_init(tool *t)
 static int scu_connect(uint16_t port, mcm_scu **out)
 {
     mcm_scu_options opts;
-    mcm_scu_options_init(&opts);
+    ck_assert_int_eq(mcm_scu_options_init(&opts, MCM_SCU_OPTIONS_VERSION), MCM_OK);
     opts.peer_host = "127.0.0.1";
     opts.peer_port = port;
     opts.acse_timeout_seconds = 5;
@@ -204,7 +204,7 @@ static void make_images(tool *t, char (*paths)[4096], char (*uids)[65], size_t c
 static mcm_scu *store_and_create(tool *t, char (*paths)[4096], char (*uids)[65], size_t count, char uid[65])
 {
     mcm_scu_options opts;
-    mcm_scu_options_init(&opts);
+    ck_assert_int_eq(mcm_scu_options_init(&opts, MCM_SCU_OPTIONS_VERSION), MCM_OK);
     opts.peer_host = "127.0.0.1";
     opts.peer_port = t->port;
     const char *files[8];

@@ -518,7 +518,7 @@ static void request_uid(const world *w, char *uid)
 static mcm_job *library_get(const world *w, const char *uid)
 {
     mcm_scu_options opts;
-    mcm_scu_options_init(&opts);
+    ck_assert_int_eq(mcm_scu_options_init(&opts, MCM_SCU_OPTIONS_VERSION), MCM_OK);
     opts.peer_host = "127.0.0.1";
     opts.peer_port = w->port;
     opts.calling_ae_title = "SUITETOOLS";
@@ -1126,7 +1126,7 @@ START_TEST(test_mcmscu_against_storescp)
 
     /* mcm_scu_has_context, which mcmscu relies on: storescp accepts CT storage only. */
     mcm_scu_options opts;
-    mcm_scu_options_init(&opts);
+    ck_assert_int_eq(mcm_scu_options_init(&opts, MCM_SCU_OPTIONS_VERSION), MCM_OK);
     opts.peer_host = "127.0.0.1";
     opts.peer_port = port;
     const char *sop_classes[] = {MCM_TEST_CT_IMAGE};
