@@ -9,6 +9,7 @@
 #include "dcmtk/scp_internal.h"
 
 #include "core/error.h"
+#include "dcmtk/conditions.h"
 
 #include <dcmtk/dcmnet/dcmtrans.h>
 #include <dcmtk/dcmnet/dulstruc.h>
@@ -188,8 +189,11 @@ void serve_connection(mcm_scp_connection *connection)
             (void)ASC_getAPTitles(assoc->params, calling, sizeof calling, called, sizeof called, nullptr, 0);
             if (mcm_scp_negotiate(scp, assoc, calling, called, &counted))
                 mcm_scp_serve_association(scp, connection, assoc, calling);
-        } else if (c != DUL_NOASSOCIATIONREQUEST) {
-            mcm_service_log(scp->service, MCM_LOG_DEBUG, "association not received: %s", c.text());
+        } else {
+            McmConditionClass failure = mcm_condition_classify(c);
+            if (failure.failure != McmFailure::NoAssociationRequest)
+                mcm_service_log(scp->service, MCM_LOG_DEBUG, "association not received: %s: %s", failure.word,
+                                mcm_condition_text(c).c_str());
         }
     } catch (...) {
         mcm_service_log(scp->service, MCM_LOG_ERROR, "association thread: unexpected exception");

@@ -10,6 +10,7 @@
 #include "dcmtk/scp_internal.h"
 
 #include "core/error.h"
+#include "dcmtk/conditions.h"
 #include "dcmtk/dataset.h"
 
 #include <dcmtk/dcmdata/dcuid.h>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <string>
 
 namespace
 {
@@ -113,6 +115,7 @@ class Session
     OFCondition receive_request(T_ASC_PresentationContextID pc, T_DIMSE_DataSetType type, mcm_request **out, int *rc);
     void log_request(const char *operation, const char *uid, const mcm_response &rsp, mcm_operation op);
     bool wait_for_request();
+    void end_after_failure(const OFCondition &c);
 
     mcm_scp *scp_;
     mcm_scp_connection *connection_;
@@ -226,8 +229,9 @@ OFCondition Session::store(T_ASC_PresentationContextID pc, const T_ASC_Presentat
     delete store_ctx.detail;
     if (!store_ctx.finished) {
         mcm_service_store_abort(scp_->service, tmp_path);
+        /* Never sent (the association is lost): for the log, whose next line has DCMTK's text. */
         mcm_response_set(&store_ctx.rsp, MCM_OP_ANY, STATUS_STORE_Refused_OutOfResources, "receive failed: %s",
-                         c.text());
+                         mcm_condition_classify(c).word);
     }
     log_request("C-STORE", rq.AffectedSOPInstanceUID, store_ctx.rsp, MCM_OP_ANY);
     return c;
@@ -414,13 +418,14 @@ void Session::serve()
         DcmDataset *peer_detail = nullptr;
         OFCondition c = DIMSE_receiveCommand(assoc_, DIMSE_NONBLOCKING, scp_->dimse_timeout, &pc, &msg, &peer_detail);
         delete peer_detail;
-        if (c == DUL_PEERREQUESTEDRELEASE) {
+        McmFailure failure = mcm_condition_classify(c).failure;
+        if (failure == McmFailure::PeerReleased) {
             (void)ASC_acknowledgeRelease(assoc_);
             connection_->in_request.store(false);
             mcm_service_log(scp_->service, MCM_LOG_DEBUG, "%s: association released", calling_);
             return;
         }
-        if (c == DUL_PEERABORTEDASSOCIATION) {
+        if (failure == McmFailure::PeerAborted) {
             connection_->in_request.store(false);
             mcm_service_log(scp_->service, MCM_LOG_DEBUG, "%s: association aborted by the peer", calling_);
             return;
@@ -431,11 +436,26 @@ void Session::serve()
             std::free(msg.msg.NGetRQ.AttributeIdentifierList);
         connection_->in_request.store(false);
         if (c.bad()) {
-            mcm_service_log(scp_->service, MCM_LOG_WARNING, "%s: association aborted: %s", calling_, c.text());
-            (void)ASC_abortAssociation(assoc_);
+            end_after_failure(c);
             return;
         }
     }
+}
+
+/* The association failed in the middle of a request (receiving it, or sending the reply). */
+void Session::end_after_failure(const OFCondition &c)
+{
+    McmConditionClass failure = mcm_condition_classify(c);
+    std::string text = mcm_condition_text(c);
+    if (failure.failure == McmFailure::PeerAborted) {
+        /* Already over on the peer's side: nothing to send. */
+        mcm_service_log(scp_->service, MCM_LOG_WARNING, "%s: association aborted by the peer during a request (%s)",
+                        calling_, text.c_str());
+        return;
+    }
+    mcm_service_log(scp_->service, MCM_LOG_WARNING, "%s: association aborted: %s: %s", calling_, failure.word,
+                    text.c_str());
+    (void)ASC_abortAssociation(assoc_);
 }
 
 } // namespace
