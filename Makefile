@@ -104,11 +104,18 @@ $(SHARED_LIB): $(LIB_OBJ) build-aux/exports.map Makefile
 	$(Q)ln -sf libdcmmcm.so.$(VERSION) $(BUILD)/$(SONAME)
 	$(Q)ln -sf $(SONAME) $(BUILD)/libdcmmcm.so
 
-# The example tools link only the public API, against the static library.
-$(BUILD)/%: examples/%.c $(STATIC_LIB)
+# The example tools link only the public API, against the static library. examples/common/ is code
+# the tools share (their option tables' parser): linked into each, never a tool of its own.
+TOOL_COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard examples/common/*.c))
+$(TOOL_COMMON_OBJ): $(BUILD)/obj/examples/common/%.o: examples/common/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=c11 $(WARN) -Iinclude -D_DEFAULT_SOURCE $(CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
+
+$(BUILD)/%: examples/%.c $(TOOL_COMMON_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  CCLD    $@")
-	$(Q)$(CC) -std=c11 $(WARN) -Iinclude -D_DEFAULT_SOURCE $(CFLAGS) $(SAN) -o $@.o -c $<
-	$(Q)$(CXX) $(SAN) $(LDFLAGS) -o $@ $@.o $(STATIC_LIB) $(LIBS)
+	$(Q)$(CC) -std=c11 $(WARN) -Iinclude -D_DEFAULT_SOURCE $(CFLAGS) $(SAN) -MMD -MP -MT $@ -MF $@.d -o $@.o -c $<
+	$(Q)$(CXX) $(SAN) $(LDFLAGS) -o $@ $@.o $(TOOL_COMMON_OBJ) $(STATIC_LIB) $(LIBS)
 
 examples: $(EXAMPLES)
 
@@ -214,4 +221,4 @@ uninstall:
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TOOL_COMMON_OBJ:.o=.d) $(EXAMPLES:=.d)
