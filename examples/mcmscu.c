@@ -417,7 +417,7 @@ static int collect(file_list *files, const char *path, int verbose)
             n++;
         }
         closedir(dir);
-        if (ok)
+        if (ok && n > 1) /* an empty directory has no array: qsort must not see NULL (C11 7.22.5) */
             qsort(names, n, sizeof *names, compare_names);
         for (size_t i = 0; i < n; i++) {
             if (ok)
