@@ -1,16 +1,25 @@
 #!/bin/sh
-# build-aux/check-man-examples.sh [LIB]: the code in the documentation compiles against the public
+# build-aux/check-man-examples.sh [LIB...]: the code in the documentation compiles against the public
 # headers, so that no page shows a prototype or an example that has drifted from them.
 # - SYNOPSIS of every page in man/man3 (rendered by mandoc): its #include and prototypes are
 #   compiled as C; a prototype that differs from the header's declaration is a "conflicting types"
 #   error.
 # - EXAMPLE / EXAMPLES of every page: each .EX/.EE block is a whole program, compiled (not linked)
 #   with cc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -c.
-# - README.md: every ```c block is compiled and, if LIB (the shared library) is given, linked
-#   against it; a block followed by a ```text block is run and must print that text; the README's
-#   SCP and SCU examples are run against each other.
+# - README.md: every ```c block is compiled and, if LIB... (the shared libraries: libdcmmcm, and
+#   libdcmmcm-media) are given, linked against libdcmmcm alone, or against both if it includes
+#   <dcmmcm/media.h>, so that a program that writes no media is shown to need libdcmmcm only; a
+#   block followed by a ```text block is run and must print that text; the README's SCP and SCU
+#   examples are run against each other.
 set -eu
-lib=${1:-}
+lib=""
+media_lib=""
+for l in "$@"; do
+    case "$(basename "$l")" in
+    libdcmmcm-media.so*) media_lib=$l ;;
+    *) lib=$l ;;
+    esac
+done
 cc=${CC:-cc}
 cflags="-std=c11 -Wall -Wextra -Werror -pedantic -Iinclude"
 scratch=$(mktemp -d)
@@ -95,7 +104,12 @@ for n in $readme_blocks; do
     if [ -z "$lib" ] || [ "$fail" != 0 ]; then
         continue
     fi
-    if ! $cc $cflags -o "$scratch/readme/$name" "$src" "$lib" 2>"$scratch/errors"; then
+    link=$lib
+    if grep -q '^#include <dcmmcm/media.h>' "$src"; then
+        [ -n "$media_lib" ] || { echo "check-man-examples: $name.c of README.md needs libdcmmcm-media" >&2; fail=1; continue; }
+        link="$media_lib $lib"
+    fi
+    if ! $cc $cflags -o "$scratch/readme/$name" "$src" $link 2>"$scratch/errors"; then
         echo "check-man-examples: the C example $name.c of README.md does not link:" >&2
         sed 's/^/  /' "$scratch/errors" >&2
         fail=1

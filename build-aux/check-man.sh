@@ -1,16 +1,20 @@
 #!/bin/sh
-# build-aux/check-man.sh LIB: the section 3 manual is complete and consistent.
+# build-aux/check-man.sh LIB...: the section 3 manual is complete and consistent. LIB... are the
+# shared libraries (libdcmmcm first, then libdcmmcm-media).
 # - every page passes mandoc -Tlint without warnings;
-# - every function LIB exports, and every function the public headers declare with MCM_EXTERN (so
+# - every function a LIB exports, and every function the public headers declare with MCM_EXTERN (so
 #   that functions not built yet are documented too), is named in the NAME section of a page, and
 #   every name there is such a function (or "dcmmcm", the overview);
 # - every name in a NAME section has a file man/man3/NAME.3 (the page or a symbolic link to it), so
 #   that `man NAME` finds it;
 # - every page of a function has the sections NAME, SYNOPSIS, DESCRIPTION, RETURN VALUE, EXAMPLE,
 #   SEE ALSO; every cross-reference NAME(3) names a page that exists;
+# - a page's functions come from one library, and its SYNOPSIS says which: "#include <dcmmcm.h>"
+#   and pkg-config dcmmcm for libdcmmcm's, "#include <dcmmcm/media.h>" and pkg-config dcmmcm-media
+#   for libdcmmcm-media's;
 # - build-aux/check-man-examples.sh: the prototypes and examples compile against the headers.
 set -eu
-lib=$1
+[ $# -gt 0 ] || { echo "usage: check-man.sh LIB..." >&2; exit 2; }
 here=$(dirname "$0")
 
 out=$(mandoc -Tlint -W warning man/man3/*.3 $(ls man/man1/*.1 2>/dev/null) 2>&1 || true)
@@ -34,7 +38,12 @@ names=$(for f in $pages; do name_section "$f"; echo; done | tr ',' '\n' |
 
 declared=$(grep -hv "^[[:space:]]*#" include/dcmmcm/*.h | tr '\n' ' ' | grep -o 'MCM_EXTERN [^;(]*(' |
     sed -e 's/($//' -e 's/.*[ *]//' | sort -u)
-exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" {print $3}' | grep '^mcm_' | sort -u)
+exported=$(for lib in "$@"; do nm -D --defined-only "$lib" | awk '$2 == "T" {print $3}'; done | grep '^mcm_' | sort -u)
+# "MODULE SYMBOL" for every function a LIB exports, MODULE its pkg-config name (libNAME.so.N: NAME).
+modules_of_exports=$(for lib in "$@"; do
+    module=$(basename "$lib" | sed -e 's/\.so\..*//' -e 's/^lib//')
+    nm -D --defined-only "$lib" | awk -v m="$module" '$2 == "T" && $3 ~ /^mcm_/ {print m, $3}'
+done)
 
 missing=""
 for sym in $exported $declared; do
@@ -57,6 +66,28 @@ for f in man/man3/*.3; do
 done
 
 for f in $pages; do
+    # The library of the page's functions, and what its SYNOPSIS must say for it.
+    page_names=$(name_section "$f" | tr ',' '\n' | sed -e 's/^[ \t]*//' -e 's/[ \t\\]*$//' | grep -v '^$' || true)
+    modules=$(for name in $page_names; do echo "$modules_of_exports" | awk -v n="$name" '$2 == n {print $1}'; done |
+        sort -u)
+    synopsis=$(awk '/^\.SH SYNOPSIS/ {on = 1; next} /^\.SH/ {on = 0} on' "$f")
+    case "$modules" in
+    "") ;;
+    *" "*|*"
+"*) echo "check-man: $f documents functions of several libraries:" $modules >&2; fail=1 ;;
+    *)
+        case "$modules" in
+        dcmmcm) header='.B #include <dcmmcm.h>' ;;
+        *) header='.B #include <dcmmcm/'${modules#dcmmcm-}'.h>' ;;
+        esac
+        link="pkg\\-config \\-\\-cflags \\-\\-libs $(echo "$modules" | sed 's/-/\\-/g')\\fP"
+        printf "%s\n" "$synopsis" | grep -qxF "$header" ||
+            { echo "check-man: $f: its SYNOPSIS lacks the line '$header' (its functions are in lib$modules)" >&2
+              fail=1; }
+        printf "%s\n" "$synopsis" | grep -qF "$link" ||
+            { echo "check-man: $f: its SYNOPSIS does not say to link with pkg-config $modules" >&2; fail=1; }
+        ;;
+    esac
     case "$f" in
     */dcmmcm.3) required="NAME SYNOPSIS DESCRIPTION EXAMPLES SEE_ALSO" ;;
     *) required="NAME SYNOPSIS DESCRIPTION RETURN_VALUE EXAMPLE SEE_ALSO" ;;
@@ -84,6 +115,6 @@ for name in $names; do
 done
 [ "$fail" = 0 ] || exit 1
 
-"$here/check-man-examples.sh" "$lib"
+"$here/check-man-examples.sh" "$@"
 echo "check-man: $(echo "$pages" | wc -l) section 3 pages ($(ls man/man3/*.3 | wc -l) names) lint clean;" \
     "every declared and exported function documented"

@@ -17,6 +17,7 @@
 #include "common/options.h"
 
 #include <dcmmcm.h>
+#include <dcmmcm/media.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,8 +53,8 @@ typedef struct app {
     mcm_log_level level;       /* the most verbose level logged */
 } app;
 
-/* The log callback of the SCP and of the library (DCMTK's messages included). One fprintf per
- * line: stdio locks the stream, so lines from several threads do not mix. */
+/* The log callback of the SCP (its media writer's lines included) and of DCMTK's own messages.
+ * One fprintf per line: stdio locks the stream, so lines from several threads do not mix. */
 static void log_line(mcm_log_level level, const char *message, void *user)
 {
     const app *a = user;
@@ -587,7 +588,8 @@ int main(int argc, char **argv)
     a.output_dir = s.output_dir;
     a.image_command = s.image_command;
     a.level = s.level;
-    /* Before anything runs: the library's and DCMTK's messages (DCMTK's logger is process-wide). */
+    /* Before anything runs: DCMTK's own messages (its logger is process-wide); the SCP's and the
+     * media writer's come through s.scp.log. */
     mcm_log_set_handler(log_line, &a, s.level);
 
     if (s.image_command != NULL) {

@@ -1,7 +1,11 @@
 /*
  * dcmmcm.h: the umbrella header of dcmmcm, a C library implementing the DICOM Media Creation
  * Management service class (PS3.4 Annex S, SOP Class UID 1.2.840.10008.5.1.1.33) over DCMTK.
- * Include this one header; see dcmmcm(3) for the overview.
+ * Include this one header and link libdcmmcm (pkg-config dcmmcm); see dcmmcm(3) for the overview.
+ *
+ * The default media writer is a library of its own, libdcmmcm-media (pkg-config dcmmcm-media), with
+ * its own header: include <dcmmcm/media.h> as well to use it. This header leaves it out on purpose,
+ * so that a program that links only libdcmmcm cannot compile a call it could not link.
  */
 #ifndef DCMMCM_H
 #define DCMMCM_H
@@ -12,6 +16,5 @@
 #include "dcmmcm/job.h"
 #include "dcmmcm/scu.h"
 #include "dcmmcm/scp.h"
-#include "dcmmcm/media.h"
 
 #endif

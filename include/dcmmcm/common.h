@@ -65,6 +65,15 @@ MCM_EXTERN const char *mcm_strerror(int error);
  * The pointer stays valid until the thread's next dcmmcm call. */
 MCM_EXTERN const char *mcm_last_error(void);
 
+/* Set this thread's mcm_last_error() message (printf-style, at most 511 bytes; fmt NULL clears
+ * it) and return code: how a media writer or another callback reports a failure in the library's
+ * own way, e.g. return mcm_error_set(MCM_EIO, "cannot open %s", path). */
+MCM_EXTERN int mcm_error_set(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* The library's version string, e.g. "0.1.0" (may differ from MCM_VERSION_STRING of the headers
  * an application was compiled with). */
 MCM_EXTERN const char *mcm_version(void);
@@ -82,9 +91,11 @@ typedef enum mcm_log_level {
  * the library runs; it must be thread-safe and must not call back into the same SCU or SCP. */
 typedef void (*mcm_log_fn)(mcm_log_level level, const char *message, void *user);
 
-/* Route DCMTK's own log messages (process-wide) and the library's internal messages to fn, for
- * messages at max_level or more severe. fn == NULL silences them, which is the default.
- * Call it before starting SCUs or SCPs (DCMTK's logger is process-global). */
+/* Route DCMTK's own log messages to fn, for messages at max_level or more severe; fn == NULL
+ * silences them, which is the default. DCMTK's logger is process-global, so this handler is too:
+ * call it before starting SCUs or SCPs. Everything the library itself says about an SCU, an SCP
+ * or a media writer goes to the log callback of that SCU's or SCP's options instead (one channel
+ * per object); this handler receives only DCMTK's own lines, which begin with "dcmtk: ". */
 MCM_EXTERN int mcm_log_set_handler(mcm_log_fn fn, void *user, mcm_log_level max_level);
 
 /* The name of a log level ("error", "warning", "info", "debug", "trace"). */

@@ -96,6 +96,14 @@ MCM_EXTERN int mcm_media_should_stop(const mcm_media_context *ctx);
 /* Declare whether a Cancel may interrupt the job now (default 1). With 0, Cancel gets C202; a
  * Cancel that came first wins, so check mcm_media_should_stop() right after declaring 0. */
 MCM_EXTERN void mcm_media_set_interruptible(mcm_media_context *ctx, int interruptible);
+/* Log one line (printf-style, at most 1023 bytes) through the log callback of the SCP that runs
+ * the job (mcm_scp_options.log, at its log_level or more severe): the one channel a media writer
+ * logs through. Nothing happens without a callback or for a NULL ctx. */
+MCM_EXTERN void mcm_media_log(mcm_media_context *ctx, mcm_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 #define MCM_RETAIN_FOREVER (-1)
 

@@ -1,6 +1,7 @@
 /*
  * lib/core/error.c: error codes' names and the per-thread detailed error message (mcm_strerror,
- * mcm_last_error of dcmmcm/common.h).
+ * mcm_last_error, mcm_error_set of dcmmcm/common.h; mcm_fail, the library's own name for
+ * mcm_error_set, and mcm_clear_error of core/error.h).
  * Owns the thread-local message buffer; nothing else.
  */
 #include "core/error.h"
@@ -41,15 +42,33 @@ MCM_EXTERN const char *mcm_last_error(void)
     return last_error;
 }
 
-int mcm_fail(int code, const char *fmt, ...)
+static void set_message(const char *fmt, va_list ap)
 {
     /* Format aside first: an argument may be mcm_last_error() itself ("context: %s"). */
     char text[sizeof last_error];
+    vsnprintf(text, sizeof text, fmt, ap);
+    memcpy(last_error, text, strlen(text) + 1);
+}
+
+MCM_EXTERN int mcm_error_set(int code, const char *fmt, ...)
+{
+    if (fmt == NULL) {
+        last_error[0] = '\0';
+        return code;
+    }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    set_message(fmt, ap);
     va_end(ap);
-    memcpy(last_error, text, strlen(text) + 1);
+    return code;
+}
+
+int mcm_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_message(fmt, ap);
+    va_end(ap);
     return code;
 }
 

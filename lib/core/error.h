@@ -11,7 +11,8 @@
 extern "C" {
 #endif
 
-/* Set this thread's error message (printf-style) and return code. */
+/* Set this thread's error message (printf-style) and return code: mcm_error_set() of common.h,
+ * for code inside libdcmmcm (code outside it, libdcmmcm-media included, calls mcm_error_set). */
 int mcm_fail(int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -20,13 +21,6 @@ int mcm_fail(int code, const char *fmt, ...)
 
 /* Clear this thread's error message. */
 void mcm_clear_error(void);
-
-/* Log through the handler set with mcm_log_set_handler(), if any (printf-style). */
-void mcm_log_internal(mcm_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
 
 #ifdef __cplusplus
 }

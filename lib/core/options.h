@@ -16,13 +16,14 @@
  * append MCM_OPTIONS_END(type, <last field of version N+1>) to the struct's table. A table whose
  * length is not the version fails to compile.
  *
- * Pure C11 (and C++, for lib/dcmtk); no state. May call only lib/core/error.h.
+ * Pure C11 (and C++, for lib/dcmtk); no state. Header-only (static inline) and calling only the
+ * public mcm_error_set(), so that libdcmmcm-media, which may use only what libdcmmcm exports, can
+ * use it too.
  */
 #ifndef MCM_LIB_OPTIONS_H
 #define MCM_LIB_OPTIONS_H
 
 #include "dcmmcm/common.h"
-#include "core/error.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -65,7 +66,7 @@ static inline int mcm_options_version_check(const mcm_options_versions *versions
 {
     if (version >= 1 && version <= versions->current)
         return MCM_OK;
-    return mcm_fail(MCM_EINVAL,
+    return mcm_error_set(MCM_EINVAL,
                     "%s version %u is unknown: this library knows versions 1 to %u (set it with %s or "
                     "%s_init(opts, version))",
                     versions->type, version, versions->current, versions->init_macro, versions->type);
@@ -78,7 +79,7 @@ static inline int mcm_options_fill(void *opts, unsigned version, const void *def
                                    const mcm_options_versions *versions)
 {
     if (opts == NULL)
-        return mcm_fail(MCM_EINVAL, "%s_init: NULL options", versions->type);
+        return mcm_error_set(MCM_EINVAL, "%s_init: NULL options", versions->type);
     int rc = mcm_options_version_check(versions, version);
     if (rc != MCM_OK)
         return rc;
@@ -101,7 +102,7 @@ static inline int mcm_options_read(void *full, size_t full_size, const void *cal
         return rc;
     size_t size = versions->sizes[version - 1];
     if (size > full_size) /* a table larger than its struct: a bug here, not the caller's */
-        return mcm_fail(MCM_EINTERNAL, "%s version %u is %zu bytes, more than the %zu this library has", versions->type,
+        return mcm_error_set(MCM_EINTERNAL, "%s version %u is %zu bytes, more than the %zu this library has", versions->type,
                         version, size, full_size);
     memcpy(full, caller, size);
     return MCM_OK;

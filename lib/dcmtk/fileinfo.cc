@@ -4,7 +4,7 @@
  * to send and reference. Reads up to, not including, the pixel data; never throws.
  */
 #include "core/error.h"
-#include "core/log.h"
+#include "dcmtk/log.h"
 
 #include "dcmmcm/scu.h"
 

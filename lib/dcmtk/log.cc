@@ -1,10 +1,13 @@
 /*
- * lib/dcmtk/log.cc: mcm_log_set_handler(): stores the library's log handler (lib/core/log.c) and routes
- * DCMTK's process-global OFLog into it with matching levels. Silent by default: before the first
- * network of ours starts, DCMTK's root logger is switched off unless the application has set a
- * handler (mcm_log_apply_default()).
+ * lib/dcmtk/log.cc: mcm_log_set_handler(): routes DCMTK's process-global OFLog into the
+ * application's handler with matching levels. Owns that handler (the only process-wide log state
+ * of the library: everything the library itself says goes to the log callback of the SCU, SCP or
+ * media context concerned). Silent by default: before the first network of ours starts or file is
+ * read, DCMTK's root logger is switched off unless the application has set a handler
+ * (mcm_log_apply_default()).
  */
-#include "core/log.h"
+#include "dcmtk/log.h"
+
 #include "core/error.h"
 
 #include <dcmtk/config/osconfig.h>
@@ -16,7 +19,37 @@
 
 namespace {
 
-/* An OFLog appender that hands each formatted event to lib/core/log.c. */
+/* The application's handler; DCMTK's appender threads read it while a new call may replace it. */
+std::mutex handler_lock;
+mcm_log_fn handler_fn;
+void *handler_user;
+mcm_log_level handler_level = MCM_LOG_ERROR;
+
+void store_handler(mcm_log_fn fn, void *user, mcm_log_level max_level)
+{
+    std::lock_guard<std::mutex> guard(handler_lock);
+    handler_fn = fn;
+    handler_user = user;
+    handler_level = max_level;
+}
+
+/* Pass one line to the handler if one is set and the level is wanted (called outside the lock,
+ * so that the handler may take its time or log from several threads). */
+void emit(mcm_log_level level, const char *message)
+{
+    mcm_log_fn fn;
+    void *user;
+    {
+        std::lock_guard<std::mutex> guard(handler_lock);
+        if (handler_fn == nullptr || level > handler_level)
+            return;
+        fn = handler_fn;
+        user = handler_user;
+    }
+    fn(level, message, user);
+}
+
+/* An OFLog appender that hands each formatted event to the application's handler. */
 class HandlerAppender : public dcmtk::log4cplus::Appender {
   public:
     HandlerAppender() { setName(DCMTK_LOG4CPLUS_TEXT("dcmmcm")); }
@@ -40,7 +73,7 @@ class HandlerAppender : public dcmtk::log4cplus::Appender {
             level = MCM_LOG_TRACE;
         OFString line = "dcmtk: ";
         line += event.getMessage().c_str();
-        mcm_log_emit(level, line.c_str());
+        emit(level, line.c_str());
     }
 };
 
@@ -80,7 +113,7 @@ extern "C" MCM_EXTERN int mcm_log_set_handler(mcm_log_fn fn, void *user, mcm_log
         return mcm_fail(MCM_EINVAL, "invalid log level %d", (int)max_level);
     try {
         handler_chosen.store(true);
-        mcm_log_store_handler(fn, user, max_level);
+        store_handler(fn, user, max_level);
         dcmtk::log4cplus::Logger root = dcmtk::log4cplus::Logger::getRoot();
         root.removeAllAppenders();
         if (fn == NULL) {

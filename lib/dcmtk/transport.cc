@@ -7,7 +7,7 @@
  */
 #include "dcmtk/transport.h"
 
-#include "core/log.h"
+#include "dcmtk/log.h"
 
 #include <dcmtk/dcmnet/dcmtrans.h>
 

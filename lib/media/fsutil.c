@@ -1,11 +1,11 @@
 /*
  * lib/media/fsutil.c: file system helpers for the media writer: bounded path formatting,
  * recursive create/remove/copy/list, links with a copy fallback, and atomic small files. Every
- * failure is reported with mcm_fail(MCM_EIO or MCM_EINVAL, ...). Knows nothing of DICOM.
+ * failure is reported with mcm_error_set(MCM_EIO or MCM_EINVAL, ...). Knows nothing of DICOM.
  */
 #include "media/fsutil.h"
 
-#include "core/error.h"
+#include "dcmmcm/common.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +24,7 @@ int mcm_fs_path(char out[MCM_PATH_MAX], const char *fmt, ...)
     int n = vsnprintf(out, MCM_PATH_MAX, fmt, ap);
     va_end(ap);
     if (n < 0 || n >= MCM_PATH_MAX)
-        return mcm_fail(MCM_EINVAL, "path too long");
+        return mcm_error_set(MCM_EINVAL, "path too long");
     return MCM_OK;
 }
 
@@ -38,14 +38,14 @@ int mcm_fs_mkdir_p(const char *path)
             continue;
         *p = '\0';
         if (mkdir(buffer, 0755) != 0 && errno != EEXIST)
-            return mcm_fail(MCM_EIO, "cannot create %s: %s", buffer, strerror(errno));
+            return mcm_error_set(MCM_EIO, "cannot create %s: %s", buffer, strerror(errno));
         *p = '/';
     }
     if (mkdir(buffer, 0755) != 0 && errno != EEXIST)
-        return mcm_fail(MCM_EIO, "cannot create %s: %s", buffer, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot create %s: %s", buffer, strerror(errno));
     struct stat st;
     if (stat(buffer, &st) != 0 || !S_ISDIR(st.st_mode))
-        return mcm_fail(MCM_EIO, "%s is not a directory", buffer);
+        return mcm_error_set(MCM_EIO, "%s is not a directory", buffer);
     return MCM_OK;
 }
 
@@ -59,7 +59,7 @@ int mcm_fs_file_size(const char *path, uint64_t *size)
 {
     struct stat st;
     if (stat(path, &st) != 0)
-        return mcm_fail(MCM_EIO, "cannot stat %s: %s", path, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot stat %s: %s", path, strerror(errno));
     *size = (uint64_t)st.st_size;
     return MCM_OK;
 }
@@ -69,19 +69,19 @@ static int remove_at(int parent, const char *name, const char *shown)
 {
     struct stat st;
     if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return errno == ENOENT ? MCM_OK : mcm_fail(MCM_EIO, "cannot stat %s: %s", shown, strerror(errno));
+        return errno == ENOENT ? MCM_OK : mcm_error_set(MCM_EIO, "cannot stat %s: %s", shown, strerror(errno));
     if (!S_ISDIR(st.st_mode)) {
         if (unlinkat(parent, name, 0) != 0 && errno != ENOENT)
-            return mcm_fail(MCM_EIO, "cannot remove %s: %s", shown, strerror(errno));
+            return mcm_error_set(MCM_EIO, "cannot remove %s: %s", shown, strerror(errno));
         return MCM_OK;
     }
     int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return mcm_fail(MCM_EIO, "cannot open %s: %s", shown, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot open %s: %s", shown, strerror(errno));
     DIR *dir = fdopendir(fd);
     if (dir == NULL) {
         close(fd);
-        return mcm_fail(MCM_EIO, "cannot read %s: %s", shown, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot read %s: %s", shown, strerror(errno));
     }
     int rc = MCM_OK;
     struct dirent *entry;
@@ -92,14 +92,14 @@ static int remove_at(int parent, const char *name, const char *shown)
     }
     closedir(dir);
     if (rc == MCM_OK && unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-        rc = mcm_fail(MCM_EIO, "cannot remove %s: %s", shown, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot remove %s: %s", shown, strerror(errno));
     return rc;
 }
 
 int mcm_fs_rmtree(const char *path)
 {
     if (path == NULL || path[0] == '\0' || strcmp(path, "/") == 0)
-        return mcm_fail(MCM_EINVAL, "refusing to remove \"%s\"", path != NULL ? path : "(null)");
+        return mcm_error_set(MCM_EINVAL, "refusing to remove \"%s\"", path != NULL ? path : "(null)");
     return remove_at(AT_FDCWD, path, path);
 }
 
@@ -107,16 +107,16 @@ int mcm_fs_copy_file(const char *src, const char *dst)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
-        return mcm_fail(MCM_EIO, "cannot open %s: %s", src, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot open %s: %s", src, strerror(errno));
     int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out < 0) {
         int e = errno;
         close(in);
-        return mcm_fail(MCM_EIO, "cannot create %s: %s", dst, strerror(e));
+        return mcm_error_set(MCM_EIO, "cannot create %s: %s", dst, strerror(e));
     }
     static const size_t chunk = 1 << 20;
     char *buffer = malloc(chunk);
-    int rc = buffer != NULL ? MCM_OK : mcm_fail(MCM_ENOMEM, "out of memory copying %s", src);
+    int rc = buffer != NULL ? MCM_OK : mcm_error_set(MCM_ENOMEM, "out of memory copying %s", src);
     while (rc == MCM_OK) {
         ssize_t n = read(in, buffer, chunk);
         if (n == 0)
@@ -124,7 +124,7 @@ int mcm_fs_copy_file(const char *src, const char *dst)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            rc = mcm_fail(MCM_EIO, "cannot read %s: %s", src, strerror(errno));
+            rc = mcm_error_set(MCM_EIO, "cannot read %s: %s", src, strerror(errno));
             break;
         }
         for (ssize_t done = 0; done < n && rc == MCM_OK;) {
@@ -132,7 +132,7 @@ int mcm_fs_copy_file(const char *src, const char *dst)
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0)
-                rc = mcm_fail(MCM_EIO, "cannot write %s: %s", dst, strerror(errno));
+                rc = mcm_error_set(MCM_EIO, "cannot write %s: %s", dst, strerror(errno));
             else
                 done += w;
         }
@@ -140,7 +140,7 @@ int mcm_fs_copy_file(const char *src, const char *dst)
     free(buffer);
     close(in);
     if (close(out) != 0 && rc == MCM_OK)
-        rc = mcm_fail(MCM_EIO, "cannot write %s: %s", dst, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot write %s: %s", dst, strerror(errno));
     if (rc != MCM_OK)
         unlink(dst);
     return rc;
@@ -154,7 +154,7 @@ int mcm_fs_link_or_copy(const char *src, const char *dst, int *linked)
         return MCM_OK;
     }
     if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != ENOTSUP)
-        return mcm_fail(MCM_EIO, "cannot link %s to %s: %s", dst, src, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot link %s to %s: %s", dst, src, strerror(errno));
     if (linked != NULL)
         *linked = 0;
     return mcm_fs_copy_file(src, dst);
@@ -167,7 +167,7 @@ int mcm_fs_copy_tree(const char *src, const char *dst)
         return rc;
     DIR *dir = opendir(src);
     if (dir == NULL)
-        return mcm_fail(MCM_EIO, "cannot read %s: %s", src, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot read %s: %s", src, strerror(errno));
     struct dirent *entry;
     while (rc == MCM_OK && (entry = readdir(dir)) != NULL) {
         if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
@@ -178,7 +178,7 @@ int mcm_fs_copy_tree(const char *src, const char *dst)
             break;
         struct stat st;
         if (stat(from, &st) != 0) {
-            rc = mcm_fail(MCM_EIO, "cannot stat %s: %s", from, strerror(errno));
+            rc = mcm_error_set(MCM_EIO, "cannot stat %s: %s", from, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
             rc = mcm_fs_copy_tree(from, to);
         } else if (S_ISREG(st.st_mode)) {
@@ -204,13 +204,13 @@ static int list_add(file_list *list, const char *relative)
         size_t capacity = list->capacity ? 2 * list->capacity : 64;
         char **items = realloc(list->items, capacity * sizeof *items);
         if (items == NULL)
-            return mcm_fail(MCM_ENOMEM, "out of memory listing files");
+            return mcm_error_set(MCM_ENOMEM, "out of memory listing files");
         list->items = items;
         list->capacity = capacity;
     }
     list->items[list->count] = strdup(relative);
     if (list->items[list->count] == NULL)
-        return mcm_fail(MCM_ENOMEM, "out of memory listing files");
+        return mcm_error_set(MCM_ENOMEM, "out of memory listing files");
     list->count++;
     return MCM_OK;
 }
@@ -223,7 +223,7 @@ static int walk(const char *root, const char *relative, file_list *list, int col
         return rc;
     DIR *dir = opendir(path);
     if (dir == NULL)
-        return mcm_fail(MCM_EIO, "cannot read %s: %s", path, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot read %s: %s", path, strerror(errno));
     struct dirent *entry;
     while (rc == MCM_OK && (entry = readdir(dir)) != NULL) {
         if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
@@ -235,7 +235,7 @@ static int walk(const char *root, const char *relative, file_list *list, int col
             break;
         struct stat st;
         if (stat(child_path, &st) != 0) {
-            rc = mcm_fail(MCM_EIO, "cannot stat %s: %s", child_path, strerror(errno));
+            rc = mcm_error_set(MCM_EIO, "cannot stat %s: %s", child_path, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
             list->dirs++;
             rc = walk(root, child, list, collect);
@@ -298,8 +298,8 @@ int mcm_fs_sync(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return mcm_fail(MCM_EIO, "cannot open %s: %s", path, strerror(errno));
-    int rc = fsync(fd) == 0 ? MCM_OK : mcm_fail(MCM_EIO, "cannot sync %s: %s", path, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot open %s: %s", path, strerror(errno));
+    int rc = fsync(fd) == 0 ? MCM_OK : mcm_error_set(MCM_EIO, "cannot sync %s: %s", path, strerror(errno));
     close(fd);
     return rc;
 }
@@ -312,7 +312,7 @@ int mcm_fs_write_file(const char *path, const void *data, size_t size)
         return rc;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return mcm_fail(MCM_EIO, "cannot create %s: %s", tmp, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot create %s: %s", tmp, strerror(errno));
     const char *p = data;
     size_t done = 0;
     while (done < size) {
@@ -320,17 +320,17 @@ int mcm_fs_write_file(const char *path, const void *data, size_t size)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            rc = mcm_fail(MCM_EIO, "cannot write %s: %s", tmp, strerror(errno));
+            rc = mcm_error_set(MCM_EIO, "cannot write %s: %s", tmp, strerror(errno));
             break;
         }
         done += (size_t)w;
     }
     if (rc == MCM_OK && fsync(fd) != 0)
-        rc = mcm_fail(MCM_EIO, "cannot sync %s: %s", tmp, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot sync %s: %s", tmp, strerror(errno));
     if (close(fd) != 0 && rc == MCM_OK)
-        rc = mcm_fail(MCM_EIO, "cannot write %s: %s", tmp, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot write %s: %s", tmp, strerror(errno));
     if (rc == MCM_OK && rename(tmp, path) != 0)
-        rc = mcm_fail(MCM_EIO, "cannot rename %s: %s", tmp, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot rename %s: %s", tmp, strerror(errno));
     if (rc != MCM_OK)
         unlink(tmp);
     return rc;

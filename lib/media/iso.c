@@ -9,7 +9,7 @@
 
 #include "media/fsutil.h"
 
-#include "core/error.h"
+#include "dcmmcm/common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +39,7 @@ int mcm_iso_acquire(void)
         /* bit0: leave the process locale alone (a library must not call setlocale). */
         int r = iso_init_with_flag(1);
         if (r < 0) {
-            rc = mcm_fail(MCM_EINTERNAL, "libisofs initialisation failed: %s", iso_error_to_msg(r));
+            rc = mcm_error_set(MCM_EINTERNAL, "libisofs initialisation failed: %s", iso_error_to_msg(r));
         } else {
             /* Staged names are ASCII; a viewer's may be UTF-8 whatever the locale says. */
             iso_set_local_charset("UTF-8", 0);
@@ -62,7 +62,7 @@ void mcm_iso_release(void)
 
 static int iso_failure(int code, int r, const char *what)
 {
-    return mcm_fail(code, "%s: %s (0x%x)", what, iso_error_to_msg(r), (unsigned)r);
+    return mcm_error_set(code, "%s: %s (0x%x)", what, iso_error_to_msg(r), (unsigned)r);
 }
 
 /* ---- writing ---- */
@@ -119,13 +119,13 @@ static int write_image(const mcm_iso_write_params *params, uint64_t *size, char 
     }
     uint64_t total = (uint64_t)source->get_size(source);
     if (params->capacity != 0 && total > params->capacity) {
-        rc = mcm_fail(MCM_EBUSY, "the image of %s would be %llu bytes, more than the %llu of the medium",
+        rc = mcm_error_set(MCM_EBUSY, "the image of %s would be %llu bytes, more than the %llu of the medium",
                       params->volume_id, (unsigned long long)total, (unsigned long long)params->capacity);
         goto done;
     }
     fd = open(params->image_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        rc = mcm_fail(MCM_EIO, "cannot create %s: %s", params->image_path, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot create %s: %s", params->image_path, strerror(errno));
         goto done;
     }
     /* read_xt delivers whole buffers or EOF: asking for more than remains loses the last partial
@@ -133,7 +133,7 @@ static int write_image(const mcm_iso_write_params *params, uint64_t *size, char 
     enum { CHUNK = 256 * 1024 };
     buffer = malloc(CHUNK);
     if (buffer == NULL) {
-        rc = mcm_fail(MCM_ENOMEM, "out of memory writing an image");
+        rc = mcm_error_set(MCM_ENOMEM, "out of memory writing an image");
         goto done;
     }
     mcm_sha256 hash;
@@ -141,13 +141,13 @@ static int write_image(const mcm_iso_write_params *params, uint64_t *size, char 
     uint64_t written = 0;
     while (written < total) {
         if (params->stop != NULL && params->stop(params->stop_user)) {
-            rc = mcm_fail(MCM_ECANCELED, "writing %s was stopped", params->image_path);
+            rc = mcm_error_set(MCM_ECANCELED, "writing %s was stopped", params->image_path);
             goto done;
         }
         int want = total - written < CHUNK ? (int)(total - written) : CHUNK;
         int n = source->read_xt(source, buffer, want);
         if (n <= 0) {
-            rc = mcm_fail(MCM_EIO, "libisofs delivered %llu of %llu bytes of %s", (unsigned long long)written,
+            rc = mcm_error_set(MCM_EIO, "libisofs delivered %llu of %llu bytes of %s", (unsigned long long)written,
                           (unsigned long long)total, params->image_path);
             goto done;
         }
@@ -157,7 +157,7 @@ static int write_image(const mcm_iso_write_params *params, uint64_t *size, char 
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0) {
-                rc = mcm_fail(MCM_EIO, "cannot write %s: %s", params->image_path, strerror(errno));
+                rc = mcm_error_set(MCM_EIO, "cannot write %s: %s", params->image_path, strerror(errno));
                 goto done;
             }
             off += (int)w;
@@ -165,7 +165,7 @@ static int write_image(const mcm_iso_write_params *params, uint64_t *size, char 
         written += (uint64_t)n;
     }
     if (fsync(fd) != 0) {
-        rc = mcm_fail(MCM_EIO, "cannot sync %s: %s", params->image_path, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot sync %s: %s", params->image_path, strerror(errno));
         goto done;
     }
     /* Clean pages can now be dropped: the read-back then reads what the device holds. */
@@ -177,7 +177,7 @@ static int write_image(const mcm_iso_write_params *params, uint64_t *size, char 
 
 done:
     if (fd >= 0 && close(fd) != 0 && rc == MCM_OK)
-        rc = mcm_fail(MCM_EIO, "cannot write %s: %s", params->image_path, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot write %s: %s", params->image_path, strerror(errno));
     if (rc != MCM_OK && fd >= 0)
         unlink(params->image_path);
     free(buffer);
@@ -200,12 +200,12 @@ static int hash_image_file(const char *path, uint64_t size, const char *expected
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return mcm_fail(MCM_EIO, "read-back: cannot open %s: %s", path, strerror(errno));
+        return mcm_error_set(MCM_EIO, "read-back: cannot open %s: %s", path, strerror(errno));
     enum { CHUNK = 1 << 20 };
     unsigned char *buffer = malloc(CHUNK);
     if (buffer == NULL) {
         close(fd);
-        return mcm_fail(MCM_ENOMEM, "out of memory reading %s back", path);
+        return mcm_error_set(MCM_ENOMEM, "out of memory reading %s back", path);
     }
     mcm_sha256 hash;
     mcm_sha256_init(&hash);
@@ -213,14 +213,14 @@ static int hash_image_file(const char *path, uint64_t size, const char *expected
     int rc = MCM_OK;
     for (;;) {
         if (stop != NULL && stop(user)) {
-            rc = mcm_fail(MCM_ECANCELED, "reading %s back was stopped", path);
+            rc = mcm_error_set(MCM_ECANCELED, "reading %s back was stopped", path);
             break;
         }
         ssize_t n = read(fd, buffer, CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = mcm_fail(MCM_EIO, "read-back: cannot read %s: %s", path, strerror(errno));
+            rc = mcm_error_set(MCM_EIO, "read-back: cannot read %s: %s", path, strerror(errno));
             break;
         }
         if (n == 0)
@@ -237,10 +237,10 @@ static int hash_image_file(const char *path, uint64_t size, const char *expected
     mcm_sha256_final(&hash, digest);
     mcm_sha256_hex(digest, hex);
     if (total != size)
-        return mcm_fail(MCM_EIO, "read-back: %s has %llu bytes, %llu were written", path, (unsigned long long)total,
+        return mcm_error_set(MCM_EIO, "read-back: %s has %llu bytes, %llu were written", path, (unsigned long long)total,
                         (unsigned long long)size);
     if (strcmp(hex, expected) != 0)
-        return mcm_fail(MCM_EIO, "read-back: %s differs from what was written (SHA-256 %.16s..., expected %.16s...)",
+        return mcm_error_set(MCM_EIO, "read-back: %s differs from what was written (SHA-256 %.16s..., expected %.16s...)",
                         path, hex, expected);
     return MCM_OK;
 }
@@ -286,9 +286,9 @@ static int import_tree(const char *path, tree_kind tree, IsoImage **out)
         goto done;
     }
     if (tree == TREE_ROCK_RIDGE && !iso_read_image_features_has_rockridge(features))
-        rc = mcm_fail(MCM_EIO, "read-back: the image has no Rock Ridge tree");
+        rc = mcm_error_set(MCM_EIO, "read-back: the image has no Rock Ridge tree");
     if (tree == TREE_JOLIET && !iso_read_image_features_has_joliet(features))
-        rc = mcm_fail(MCM_EIO, "read-back: the image has no Joliet tree");
+        rc = mcm_error_set(MCM_EIO, "read-back: the image has no Joliet tree");
 done:
     if (features != NULL)
         iso_read_image_features_destroy(features);
@@ -332,14 +332,14 @@ static int hash_node(IsoNode *node, char hex[MCM_SHA256_HEX], mcm_iso_stop_fn st
     unsigned char *buffer = malloc(CHUNK);
     if (buffer == NULL) {
         iso_stream_close(stream);
-        return mcm_fail(MCM_ENOMEM, "out of memory reading an image back");
+        return mcm_error_set(MCM_ENOMEM, "out of memory reading an image back");
     }
     mcm_sha256 hash;
     mcm_sha256_init(&hash);
     int rc = MCM_OK;
     for (;;) {
         if (stop != NULL && stop(user)) {
-            rc = mcm_fail(MCM_ECANCELED, "read-back was stopped");
+            rc = mcm_error_set(MCM_ECANCELED, "read-back was stopped");
             break;
         }
         int n = iso_stream_read(stream, buffer, CHUNK);
@@ -370,7 +370,7 @@ static int check_tree(const char *image_path, tree_kind tree, const mcm_iso_expe
     if (tree == TREE_ROCK_RIDGE) {
         rc = count_files(iso_image_get_root(image), &present);
         if (rc == MCM_OK && present != count)
-            rc = mcm_fail(MCM_EIO, "read-back: the image holds %zu files, %zu were staged", present, count);
+            rc = mcm_error_set(MCM_EIO, "read-back: the image holds %zu files, %zu were staged", present, count);
     }
     for (size_t i = 0; rc == MCM_OK && i < count; i++) {
         if (tree != TREE_ROCK_RIDGE && !files[i].in_every_tree)
@@ -380,7 +380,7 @@ static int check_tree(const char *image_path, tree_kind tree, const mcm_iso_expe
             break;
         IsoNode *node = NULL;
         if (iso_tree_path_to_node(image, path, &node) != 1 || node == NULL || !ISO_NODE_IS_FILE(node)) {
-            rc = mcm_fail(MCM_EIO, "read-back: %s is missing from the %s tree", files[i].path, tree_name(tree));
+            rc = mcm_error_set(MCM_EIO, "read-back: %s is missing from the %s tree", files[i].path, tree_name(tree));
             break;
         }
         if (tree == TREE_ROCK_RIDGE) {
@@ -388,7 +388,7 @@ static int check_tree(const char *image_path, tree_kind tree, const mcm_iso_expe
             if ((rc = hash_node(node, hex, stop, user)) != MCM_OK)
                 break;
             if (strcmp(hex, files[i].sha256) != 0)
-                rc = mcm_fail(MCM_EIO, "read-back: %s in the image differs from the staged file", files[i].path);
+                rc = mcm_error_set(MCM_EIO, "read-back: %s in the image differs from the staged file", files[i].path);
         }
     }
     iso_image_unref(image);

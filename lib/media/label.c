@@ -11,7 +11,7 @@
 #include "media/fsutil.h"
 #include "media/json.h"
 
-#include "core/error.h"
+#include "dcmmcm/common.h"
 
 #include <cairo.h>
 #include <cairo-pdf.h>
@@ -410,7 +410,7 @@ static void draw(cairo_t *cr, const mcm_label *label, const char *style, const s
 
 static int cairo_failure(cairo_status_t status, const char *what, const char *path)
 {
-    return mcm_fail(status == CAIRO_STATUS_NO_MEMORY ? MCM_ENOMEM : MCM_EIO, "cannot %s %s: %s", what, path,
+    return mcm_error_set(status == CAIRO_STATUS_NO_MEMORY ? MCM_ENOMEM : MCM_EIO, "cannot %s %s: %s", what, path,
                     cairo_status_to_string(status));
 }
 
@@ -549,7 +549,7 @@ int mcm_label_write_json(const mcm_label *label, const mcm_label_result *result,
     mcm_json_end_object(&j);
     const char *text = mcm_json_text(&j);
     int rc = text != NULL ? mcm_fs_write_file(path, text, strlen(text))
-                          : mcm_fail(MCM_ENOMEM, "out of memory writing %s", path);
+                          : mcm_error_set(MCM_ENOMEM, "out of memory writing %s", path);
     mcm_json_free(&j);
     return rc;
 }

@@ -7,7 +7,7 @@
  */
 #include "media/plan.h"
 
-#include "core/error.h"
+#include "dcmmcm/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +126,7 @@ static int first_positions(const mcm_plan_item *items, size_t count, int level, 
     if (a == NULL || tmp == NULL) {
         free(a);
         free(tmp);
-        return mcm_fail(MCM_ENOMEM, "out of memory planning volumes");
+        return mcm_error_set(MCM_ENOMEM, "out of memory planning volumes");
     }
     for (size_t i = 0; i < count; i++)
         a[i] = i;
@@ -284,7 +284,7 @@ static int assign_file_ids(mcm_plan_item *items, const keyed *k, size_t count)
         }
         instance_n++;
         if (patient_n > 99999 || study_n > 99999 || series_n > 99999 || instance_n > 999999)
-            return mcm_fail(MCM_EINVAL,
+            return mcm_error_set(MCM_EINVAL,
                             "volume %u holds more patients, studies, series or instances than its "
                             "File IDs can name",
                             volume);
@@ -299,13 +299,13 @@ int mcm_plan_volumes(mcm_plan_item *items, size_t count, const mcm_plan_limits *
                      unsigned *volumes)
 {
     if (items == NULL || limits == NULL || order == NULL || volumes == NULL || count == 0)
-        return mcm_fail(MCM_EINVAL, "mcm_plan_volumes: nothing to plan");
+        return mcm_error_set(MCM_EINVAL, "mcm_plan_volumes: nothing to plan");
     keyed *k = calloc(count, sizeof *k);
     keyed *tmp = calloc(count, sizeof *tmp);
     if (k == NULL || tmp == NULL) {
         free(k);
         free(tmp);
-        return mcm_fail(MCM_ENOMEM, "out of memory planning volumes");
+        return mcm_error_set(MCM_ENOMEM, "out of memory planning volumes");
     }
     for (size_t i = 0; i < count; i++)
         k[i].position = i;

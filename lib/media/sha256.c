@@ -9,7 +9,7 @@
  */
 #include "media/sha256.h"
 
-#include "core/error.h"
+#include "dcmmcm/common.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -218,7 +218,7 @@ int mcm_sha256_file(const char *path, char hex[MCM_SHA256_HEX], uint64_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
-        return mcm_fail(MCM_EIO, "cannot open %s: %s", path, strerror(errno));
+        return mcm_error_set(MCM_EIO, "cannot open %s: %s", path, strerror(errno));
     mcm_sha256 ctx;
     mcm_sha256_init(&ctx);
     unsigned char buffer[65536];
@@ -231,7 +231,7 @@ int mcm_sha256_file(const char *path, char hex[MCM_SHA256_HEX], uint64_t *size)
     int failed = ferror(f);
     fclose(f);
     if (failed)
-        return mcm_fail(MCM_EIO, "cannot read %s", path);
+        return mcm_error_set(MCM_EIO, "cannot read %s", path);
     unsigned char digest[MCM_SHA256_SIZE];
     mcm_sha256_final(&ctx, digest);
     mcm_sha256_hex(digest, hex);

@@ -8,7 +8,9 @@
  * Status Info terms 4.2 and A4; never partial media A12; copies and pieces A13; File-set ID and
  * UID 5.1 and A8; splitting 5.6; lossy compression 5.8; Include Non-DICOM Objects and Display
  * Application 5.7; labels 5.4, 5.5, A10. Reports only through the mcm_media_context: never changes
- * a job's state itself. DICOM encoding is asked of lib/dcmtk/media/dicomdir.h.
+ * a job's state itself, and logs only through it (mcm_media_log), so its lines reach the SCP's
+ * log callback. DICOM encoding is asked of lib/dcmtk/media/dicomdir.h; of libdcmmcm it calls only
+ * the public API (errors through mcm_error_set).
  */
 #include "dcmmcm/media.h"
 
@@ -21,9 +23,8 @@
 #include "media/profile.h"
 #include "media/sha256.h"
 
-#include "core/error.h"
+/* Header-only (inline) helpers of the options versions; they call only the public mcm_error_set. */
 #include "core/options.h"
-#include "core/request_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -73,7 +74,7 @@ static int copy_option(char **out, const char *value)
     if (value == NULL)
         return MCM_OK;
     *out = strdup(value);
-    return *out != NULL ? MCM_OK : mcm_fail(MCM_ENOMEM, "out of memory copying options");
+    return *out != NULL ? MCM_OK : mcm_error_set(MCM_ENOMEM, "out of memory copying options");
 }
 
 /* The viewer is copied to the root of every volume: it must not bring names the file-set owns
@@ -82,14 +83,14 @@ static int check_viewer_dir(const char *dir)
 {
     DIR *d = opendir(dir);
     if (d == NULL)
-        return mcm_fail(MCM_EINVAL, "viewer_dir %s is not a readable directory", dir);
+        return mcm_error_set(MCM_EINVAL, "viewer_dir %s is not a readable directory", dir);
     static const char *const reserved[] = {"DICOMDIR", "DICOM", "SHA256.TXT"};
     int rc = MCM_OK;
     struct dirent *entry;
     while (rc == MCM_OK && (entry = readdir(d)) != NULL)
         for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; r++)
             if (strcasecmp(entry->d_name, reserved[r]) == 0)
-                rc = mcm_fail(MCM_EINVAL, "viewer_dir %s holds %s, a name the DICOM file-set uses", dir, entry->d_name);
+                rc = mcm_error_set(MCM_EINVAL, "viewer_dir %s holds %s, a name the DICOM file-set uses", dir, entry->d_name);
     closedir(d);
     return rc;
 }
@@ -110,7 +111,7 @@ MCM_EXTERN void mcm_media_writer_free(mcm_media_writer *writer)
 MCM_EXTERN int mcm_media_writer_new(mcm_media_writer **out, const mcm_media_options *caller_opts)
 {
     if (out == NULL || caller_opts == NULL)
-        return mcm_fail(MCM_EINVAL, "mcm_media_writer_new: NULL argument");
+        return mcm_error_set(MCM_EINVAL, "mcm_media_writer_new: NULL argument");
     *out = NULL;
     /* Only the caller's version of its struct is read (lib/core/options.h). */
     mcm_media_options full = MCM_MEDIA_OPTIONS_INIT;
@@ -119,14 +120,14 @@ MCM_EXTERN int mcm_media_writer_new(mcm_media_writer **out, const mcm_media_opti
         return version_rc;
     const mcm_media_options *opts = &full;
     if (opts->output_dir == NULL || opts->output_dir[0] == '\0')
-        return mcm_fail(MCM_EINVAL, "output_dir is required");
+        return mcm_error_set(MCM_EINVAL, "output_dir is required");
     const char *profile = opts->default_profile != NULL ? opts->default_profile : "STD-GEN-CD";
     if (mcm_profile_find(profile) == NULL)
-        return mcm_fail(MCM_EINVAL, "default_profile %s is not supported", profile);
+        return mcm_error_set(MCM_EINVAL, "default_profile %s is not supported", profile);
     if (opts->copy_mode != MCM_MEDIA_COPY_LINK && opts->copy_mode != MCM_MEDIA_COPY_FILE)
-        return mcm_fail(MCM_EINVAL, "unknown copy_mode %d", (int)opts->copy_mode);
+        return mcm_error_set(MCM_EINVAL, "unknown copy_mode %d", (int)opts->copy_mode);
     if (opts->label_dpi != 0 && (opts->label_dpi < 72 || opts->label_dpi > 1200))
-        return mcm_fail(MCM_EINVAL, "label_dpi %u is outside 72..1200", opts->label_dpi);
+        return mcm_error_set(MCM_EINVAL, "label_dpi %u is outside 72..1200", opts->label_dpi);
     if (opts->viewer_dir != NULL) {
         int rc = check_viewer_dir(opts->viewer_dir);
         if (rc != MCM_OK)
@@ -147,19 +148,19 @@ MCM_EXTERN int mcm_media_writer_new(mcm_media_writer **out, const mcm_media_opti
 
     mcm_media_writer *w = calloc(1, sizeof *w);
     if (w == NULL)
-        return mcm_fail(MCM_ENOMEM, "out of memory creating a media writer");
+        return mcm_error_set(MCM_ENOMEM, "out of memory creating a media writer");
     /* Absolute paths: libisofs refuses relative ones, and the SCP's working directory is not ours. */
     w->output_dir = realpath(opts->output_dir, NULL);
     w->staging_dir = realpath(staging, NULL);
     if (w->output_dir == NULL || w->staging_dir == NULL) {
-        rc = mcm_fail(MCM_EIO, "cannot resolve %s or %s: %s", opts->output_dir, staging, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot resolve %s or %s: %s", opts->output_dir, staging, strerror(errno));
         free(w->output_dir);
         free(w->staging_dir);
         free(w);
         return rc;
     }
     if (opts->viewer_dir != NULL && (w->viewer_dir = realpath(opts->viewer_dir, NULL)) == NULL)
-        rc = mcm_fail(MCM_EIO, "cannot resolve %s: %s", opts->viewer_dir, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot resolve %s: %s", opts->viewer_dir, strerror(errno));
     if (rc == MCM_OK)
         rc = copy_option(&w->default_profile, profile);
     if (rc == MCM_OK)
@@ -300,8 +301,8 @@ static int fail_instance(job_run *run, size_t index, uint16_t reason, const uint
         run->worst_term = term;
         snprintf(run->message, sizeof run->message, "instance %s: %s", run->instances[index].sop_instance_uid, why);
     }
-    mcm_log_internal(MCM_LOG_INFO, "job %s: instance %s fails with %04X: %s", run->uid,
-                     run->instances[index].sop_instance_uid, reason, why);
+    mcm_media_log(run->ctx, MCM_LOG_INFO, "job %s: instance %s fails with %04X: %s", run->uid,
+                  run->instances[index].sop_instance_uid, reason, why);
     return mcm_media_fail_instance(run->ctx, index, reason, tags, tag_count);
 }
 
@@ -351,7 +352,9 @@ static int request_text(const job_run *run, uint32_t tag, char **out)
     const char *value = attribute(run, tag);
     if (value == NULL)
         return MCM_OK;
-    size_t length = mcm_request_attribute_length(run->request, tag);
+    /* A request that passed validation holds no NUL inside a value (mcm_vr_check refuses one), so
+     * the C string is the whole value; trailing NULs are dropped as padding all the same. */
+    size_t length = strlen(value);
     while (length > 0 && (value[length - 1] == ' ' || value[length - 1] == '\0'))
         length--;
     if (length == 0)
@@ -403,7 +406,7 @@ static int find_duplicate(const job_run *run, const char **duplicate)
 {
     const char **uids = malloc(run->count * sizeof *uids);
     if (uids == NULL)
-        return mcm_fail(MCM_ENOMEM, "out of memory checking duplicates");
+        return mcm_error_set(MCM_ENOMEM, "out of memory checking duplicates");
     for (size_t i = 0; i < run->count; i++)
         uids[i] = run->instances[i].sop_instance_uid != NULL ? run->instances[i].sop_instance_uid : "";
     qsort(uids, run->count, sizeof *uids, compare_uid_pointers);
@@ -529,8 +532,8 @@ static int prepare_files(job_run *run)
                 continue;
             }
             if (rc == MCM_OK)
-                mcm_log_internal(MCM_LOG_DEBUG, "job %s: instance %s converted from %s to explicit VR little endian",
-                                 run->uid, run->instances[i].sop_instance_uid, st->original_ts);
+                mcm_media_log(run->ctx, MCM_LOG_DEBUG,
+                              "job %s: instance %s converted from %s to explicit VR little endian", run->uid, run->instances[i].sop_instance_uid, st->original_ts);
         }
         if (rc == MCM_OK)
             rc = mcm_fs_file_size(prepared, &st->size);
@@ -555,7 +558,7 @@ static int plan_volumes(job_run *run, const mcm_plan_limits *limits)
     run->items = calloc(run->count, sizeof *run->items);
     run->order = calloc(run->count, sizeof *run->order);
     if (run->items == NULL || run->order == NULL)
-        return mcm_fail(MCM_ENOMEM, "out of memory planning volumes");
+        return mcm_error_set(MCM_ENOMEM, "out of memory planning volumes");
     for (size_t i = 0; i < run->count; i++) {
         mcm_plan_item *item = &run->items[i];
         const mcm_dicom_info *info = &run->state[i].info;
@@ -685,14 +688,14 @@ static int write_manifest(const char *root, mcm_iso_expect **expect_out, char **
     size_t text_size = 0, text_capacity = 4096;
     char *text = malloc(text_capacity);
     if (hashes == NULL || expect == NULL || text == NULL)
-        rc = mcm_fail(MCM_ENOMEM, "out of memory writing a manifest");
+        rc = mcm_error_set(MCM_ENOMEM, "out of memory writing a manifest");
     for (size_t i = 0; rc == MCM_OK && i < count; i++) {
         char full[MCM_PATH_MAX], hex[MCM_SHA256_HEX];
         if ((rc = mcm_fs_path(full, "%s/%s", root, paths[i])) != MCM_OK ||
             (rc = mcm_sha256_file(full, hex, NULL)) != MCM_OK)
             break;
         if ((hashes[i] = strdup(hex)) == NULL) {
-            rc = mcm_fail(MCM_ENOMEM, "out of memory writing a manifest");
+            rc = mcm_error_set(MCM_ENOMEM, "out of memory writing a manifest");
             break;
         }
         size_t need = strlen(hex) + 2 + strlen(paths[i]) + 2;
@@ -701,7 +704,7 @@ static int write_manifest(const char *root, mcm_iso_expect **expect_out, char **
                 text_capacity *= 2;
             char *bigger = realloc(text, text_capacity);
             if (bigger == NULL) {
-                rc = mcm_fail(MCM_ENOMEM, "out of memory writing a manifest");
+                rc = mcm_error_set(MCM_ENOMEM, "out of memory writing a manifest");
                 break;
             }
             text = bigger;
@@ -718,16 +721,16 @@ static int write_manifest(const char *root, mcm_iso_expect **expect_out, char **
     /* The manifest is on the volume too: the read-back checks it like any file. */
     char **grown = rc == MCM_OK ? realloc(paths, (count + 1) * sizeof *paths) : NULL;
     if (rc == MCM_OK && grown == NULL)
-        rc = mcm_fail(MCM_ENOMEM, "out of memory writing a manifest");
+        rc = mcm_error_set(MCM_ENOMEM, "out of memory writing a manifest");
     if (rc == MCM_OK) {
         paths = grown;
         char hex[MCM_SHA256_HEX];
         paths[count] = strdup("SHA256.TXT");
-        rc = paths[count] == NULL ? mcm_fail(MCM_ENOMEM, "out of memory") : mcm_sha256_file(manifest_path, hex, NULL);
+        rc = paths[count] == NULL ? mcm_error_set(MCM_ENOMEM, "out of memory") : mcm_sha256_file(manifest_path, hex, NULL);
         if (paths[count] != NULL)
             count++;
         if (rc == MCM_OK && (hashes[count - 1] = strdup(hex)) == NULL)
-            rc = mcm_fail(MCM_ENOMEM, "out of memory writing a manifest");
+            rc = mcm_error_set(MCM_ENOMEM, "out of memory writing a manifest");
         if (rc == MCM_OK) {
             expect[count - 1].path = paths[count - 1];
             expect[count - 1].sha256 = hashes[count - 1];
@@ -754,7 +757,7 @@ static int make_copies(job_run *run, volume_state *vol, unsigned v)
         return MCM_OK;
     vol->copy_names = calloc(run->copies - 1, sizeof *vol->copy_names);
     if (vol->copy_names == NULL)
-        return mcm_fail(MCM_ENOMEM, "out of memory making copies");
+        return mcm_error_set(MCM_ENOMEM, "out of memory making copies");
     int width = run->copies >= 100 ? (run->copies >= 1000 ? 4 : 3) : 2;
     char image[MCM_PATH_MAX];
     int rc = mcm_fs_path(image, "%s/%s", run->part, vol->image_name);
@@ -773,7 +776,7 @@ static int make_copies(job_run *run, volume_state *vol, unsigned v)
             rc = mcm_fs_copy_file(image, path);
         }
         if (rc == MCM_OK && (vol->copy_names[vol->copy_count] = strdup(name)) == NULL)
-            rc = mcm_fail(MCM_ENOMEM, "out of memory making copies");
+            rc = mcm_error_set(MCM_ENOMEM, "out of memory making copies");
         if (rc == MCM_OK)
             vol->copy_count++;
     }
@@ -789,7 +792,7 @@ static int write_label(job_run *run, volume_state *vol, unsigned v)
     if (patients == NULL || studies == NULL) {
         free(patients);
         free(studies);
-        return mcm_fail(MCM_ENOMEM, "out of memory making a label");
+        return mcm_error_set(MCM_ENOMEM, "out of memory making a label");
     }
     size_t patient_count = 0, study_count = 0;
     for (size_t k = vol->first; k < vol->end; k++) {
@@ -970,12 +973,12 @@ static int write_volume(job_run *run, unsigned v)
     double t_image = now_ms();
     if (rc == MCM_OK && o->image_written != NULL &&
         o->image_written(image_tmp, v + 1, run->volumes, o->image_written_user) != 0)
-        rc = mcm_fail(MCM_EIO, "the image_written hook refused %s", vol->image_name);
+        rc = mcm_error_set(MCM_EIO, "the image_written hook refused %s", vol->image_name);
     if (rc == MCM_OK)
         rc = mcm_iso_verify(image_tmp, vol->image_size, vol->image_sha256, expect, file_count, stopped, run->ctx);
     double t_verified = now_ms();
     if (rc == MCM_OK && rename(image_tmp, image) != 0)
-        rc = mcm_fail(MCM_EIO, "cannot rename %s: %s", image_tmp, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot rename %s: %s", image_tmp, strerror(errno));
     free(expect);
     mcm_fs_free_list(hashes, file_count); /* file_count includes SHA256.TXT: every slot */
     mcm_fs_free_list(paths, file_count);
@@ -983,13 +986,12 @@ static int write_volume(job_run *run, unsigned v)
         unlink(image_tmp);
         return rc;
     }
-    mcm_log_internal(MCM_LOG_DEBUG,
-                     "job %s: volume %u: staged with its DICOMDIR in %.0f ms, manifest %.0f ms, image of %llu bytes "
-                     "%.0f ms (%.0f MB/s), read back %.0f ms (%.0f MB/s)",
-                     run->uid, v + 1, t_dicomdir - t_start, t_manifest - t_dicomdir,
-                     (unsigned long long)vol->image_size, t_image - t_manifest,
-                     mb_per_s(vol->image_size, t_image - t_manifest), t_verified - t_image,
-                     mb_per_s(vol->image_size, t_verified - t_image));
+    mcm_media_log(run->ctx, MCM_LOG_DEBUG,
+                  "job %s: volume %u: staged with its DICOMDIR in %.0f ms, manifest %.0f ms, image of %llu bytes "
+                  "%.0f ms (%.0f MB/s), read back %.0f ms (%.0f MB/s)",
+                  run->uid, v + 1, t_dicomdir - t_start, t_manifest - t_dicomdir, (unsigned long long)vol->image_size,
+                  t_image - t_manifest, mb_per_s(vol->image_size, t_image - t_manifest), t_verified - t_image,
+                  mb_per_s(vol->image_size, t_verified - t_image));
     if ((rc = make_copies(run, vol, v)) != MCM_OK)
         return rc;
     if ((rc = write_label(run, vol, v)) != MCM_OK)
@@ -1064,7 +1066,7 @@ static int write_job_summary(job_run *run)
     mcm_json_end_object(&j);
     char path[MCM_PATH_MAX];
     const char *text = mcm_json_text(&j);
-    int rc = text == NULL ? mcm_fail(MCM_ENOMEM, "out of memory writing JOB.json")
+    int rc = text == NULL ? mcm_error_set(MCM_ENOMEM, "out of memory writing JOB.json")
                           : mcm_fs_path(path, "%s/JOB.json", run->part);
     if (rc == MCM_OK)
         rc = mcm_fs_write_file(path, text, strlen(text));
@@ -1099,10 +1101,10 @@ static int publish(job_run *run)
             return rc;
         mcm_fs_rmtree(old);
         if (rename(run->final, old) != 0)
-            return mcm_fail(MCM_EIO, "cannot move %s aside: %s", run->final, strerror(errno));
+            return mcm_error_set(MCM_EIO, "cannot move %s aside: %s", run->final, strerror(errno));
     }
     if (rename(run->part, run->final) != 0) {
-        rc = mcm_fail(MCM_EIO, "cannot rename %s: %s", run->part, strerror(errno));
+        rc = mcm_error_set(MCM_EIO, "cannot rename %s: %s", run->part, strerror(errno));
         if (old[0] != '\0')
             rename(old, run->final);
         return rc;
@@ -1149,8 +1151,8 @@ static int write_job(job_run *run)
     double t_checked = now_ms();
     if ((rc = prepare_files(run)) != MCM_OK)
         return rc;
-    mcm_log_internal(MCM_LOG_DEBUG, "job %s: %zu instances checked in %.0f ms, prepared for the media in %.0f ms",
-                     run->uid, run->count, t_checked - t_start, now_ms() - t_checked);
+    mcm_media_log(run->ctx, MCM_LOG_DEBUG, "job %s: %zu instances checked in %.0f ms, prepared for the media in %.0f ms",
+                  run->uid, run->count, t_checked - t_start, now_ms() - t_checked);
     if (run->worst_term != NULL)
         return fail_with_instances(run);
 
@@ -1188,7 +1190,7 @@ static int write_job(job_run *run)
 
     run->volume = calloc(run->volumes, sizeof *run->volume);
     if (run->volume == NULL)
-        return mcm_fail(MCM_ENOMEM, "out of memory");
+        return mcm_error_set(MCM_ENOMEM, "out of memory");
     if ((rc = name_volumes(run)) != MCM_OK)
         return rc;
     if ((rc = mcm_fs_rmtree(run->part)) != MCM_OK || (rc = mcm_fs_mkdir_p(run->part)) != MCM_OK)
@@ -1222,7 +1224,7 @@ MCM_EXTERN int mcm_media_writer_write(const mcm_job *job, const mcm_instance *in
                                       mcm_media_context *ctx, void *user)
 {
     if (job == NULL || ctx == NULL || user == NULL || (instances == NULL && count > 0))
-        return mcm_fail(MCM_EINVAL, "mcm_media_writer_write: NULL argument");
+        return mcm_error_set(MCM_EINVAL, "mcm_media_writer_write: NULL argument");
     job_run run = {
         .writer = user,
         .job = job,
@@ -1250,7 +1252,7 @@ MCM_EXTERN int mcm_media_writer_write(const mcm_job *job, const mcm_instance *in
     strftime(run.created, sizeof run.created, "%Y-%m-%dT%H:%M:%SZ", &utc);
 
     run.state = calloc(count, sizeof *run.state);
-    rc = run.state == NULL ? mcm_fail(MCM_ENOMEM, "out of memory") : MCM_OK;
+    rc = run.state == NULL ? mcm_error_set(MCM_ENOMEM, "out of memory") : MCM_OK;
     if (rc == MCM_OK)
         rc = mcm_fs_path(run.staging, "%s/%s", run.writer->staging_dir, run.uid);
     if (rc == MCM_OK)
@@ -1267,7 +1269,7 @@ MCM_EXTERN int mcm_media_writer_write(const mcm_job *job, const mcm_instance *in
         rc = write_job(&run);
 
     if (rc == MCM_ECANCELED) {
-        mcm_log_internal(MCM_LOG_INFO, "job %s: media writing stopped", run.uid);
+        mcm_media_log(run.ctx, MCM_LOG_INFO, "job %s: media writing stopped", run.uid);
     } else if (rc != MCM_OK && run.reported) {
         /* A failure of the request (e.g. DIR_PROC_ERR) already reported: the call did its work. */
         rc = MCM_OK;

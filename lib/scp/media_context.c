@@ -1,6 +1,7 @@
 /*
  * lib/scp/media_context.c: what a media writer can report through its mcm_media_context: progress,
- * volumes, pieces, failed instances, failure or deferral, and whether it may be interrupted.
+ * volumes, pieces, failed instances, failure or deferral, whether it may be interrupted, and its
+ * log lines (through the SCP's log callback).
  * Owns the context's collected results; never changes a job's state (the worker does, through
  * the state machine, after the writer returns).
  */
@@ -14,14 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static void context_log(mcm_media_context *ctx, mcm_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void context_log(mcm_media_context *ctx, mcm_log_level level, const char *fmt, ...)
+MCM_EXTERN void mcm_media_log(mcm_media_context *ctx, mcm_log_level level, const char *fmt, ...)
 {
+    if (ctx == NULL || fmt == NULL)
+        return;
     va_list ap;
     va_start(ap, fmt);
     mcm_log_vcall(ctx->log, ctx->log_user, ctx->log_level, level, fmt, ap);
@@ -69,7 +66,7 @@ MCM_EXTERN void mcm_media_progress(mcm_media_context *ctx, unsigned volume, unsi
         return;
     ctx->volume = volume;
     ctx->volumes = volumes;
-    context_log(ctx, MCM_LOG_INFO, "job %s: volume %u of %u", mcm_job_uid(ctx->job), volume, volumes);
+    mcm_media_log(ctx, MCM_LOG_INFO, "job %s: volume %u of %u", mcm_job_uid(ctx->job), volume, volumes);
 }
 
 MCM_EXTERN int mcm_media_add_volume(mcm_media_context *ctx, const char *fileset_id, const char *fileset_uid)
@@ -118,7 +115,7 @@ MCM_EXTERN int mcm_media_fail(mcm_media_context *ctx, const char *term, const ch
     ctx->outcome = MCM_MEDIA_OUTCOME_FAILED;
     snprintf(ctx->term, sizeof ctx->term, "%s", term);
     snprintf(ctx->message, sizeof ctx->message, "%s", message != NULL ? message : "");
-    context_log(ctx, MCM_LOG_WARNING, "job %s: media writer failed: %s%s%s", mcm_job_uid(ctx->job), term,
+    mcm_media_log(ctx, MCM_LOG_WARNING, "job %s: media writer failed: %s%s%s", mcm_job_uid(ctx->job), term,
                 message != NULL ? ": " : "", message != NULL ? message : "");
     return MCM_OK;
 }
@@ -134,7 +131,7 @@ MCM_EXTERN int mcm_media_defer(mcm_media_context *ctx, const char *term, unsigne
     ctx->outcome = MCM_MEDIA_OUTCOME_DEFERRED;
     snprintf(ctx->term, sizeof ctx->term, "%s", term);
     ctx->retry_seconds = retry_seconds;
-    context_log(ctx, MCM_LOG_INFO, "job %s: deferred (%s), retry in %u s", mcm_job_uid(ctx->job), term,
+    mcm_media_log(ctx, MCM_LOG_INFO, "job %s: deferred (%s), retry in %u s", mcm_job_uid(ctx->job), term,
                 retry_seconds);
     return MCM_OK;
 }

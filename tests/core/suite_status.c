@@ -1,6 +1,6 @@
 /*
  * tests/core/suite_status.c: status codes, categories, names and what an MCM SCP may send (lib/core/status.c),
- * the mcm_response helpers, mcm_strerror() and mcm_last_error() (lib/core/error.c).
+ * the mcm_response helpers, mcm_strerror(), mcm_last_error() and mcm_error_set() (lib/core/error.c).
  *
  * The expected tables below are copied from the digest (section 7, corrections of section 11), not
  * from lib/core/status.c, so that a wrong entry in the library shows up as a failure here.
@@ -813,6 +813,43 @@ START_TEST(fail_may_quote_the_last_error)
 }
 END_TEST
 
+static void *set_error_in_thread(void *arg)
+{
+    (void)arg;
+    mcm_error_set(MCM_EIO, "thread's own");
+    return NULL;
+}
+
+/* mcm_error_set(), for writers and callbacks outside the library, sets the same per-thread message
+ * as the library's own failures. */
+START_TEST(error_set_is_the_public_way_to_fail)
+{
+    ck_assert_int_eq(mcm_error_set(MCM_EIO, "cannot open %s: %s", "/x", "gone"), MCM_EIO);
+    ck_assert_str_eq(mcm_last_error(), "cannot open /x: gone");
+    ck_assert_int_eq(mcm_error_set(MCM_EDICOM, "writing: %s", mcm_last_error()), MCM_EDICOM);
+    ck_assert_str_eq(mcm_last_error(), "writing: cannot open /x: gone");
+    /* Any code comes back as given, and the message is cut at 511 bytes, terminated. */
+    char long_text[2000];
+    memset(long_text, 'y', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    ck_assert_int_eq(mcm_error_set(-12345, "%s", long_text), -12345);
+    ck_assert_uint_eq(strlen(mcm_last_error()), 511);
+    /* Another thread's message stays its own. */
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, set_error_in_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(thread, NULL), 0);
+    ck_assert_uint_eq(strlen(mcm_last_error()), 511);
+    /* A library failure replaces it like any other; NULL clears it. */
+    mcm_request *r = NULL;
+    ck_assert_int_eq(mcm_request_new(&r), MCM_OK);
+    ck_assert_int_eq(mcm_request_set_copies(r, 10000), MCM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mcm_last_error(), "10000"));
+    mcm_request_free(r);
+    ck_assert_int_eq(mcm_error_set(MCM_OK, NULL), MCM_OK);
+    ck_assert_str_eq(mcm_last_error(), "");
+}
+END_TEST
+
 START_TEST(version_matches_header)
 {
     ck_assert_str_eq(mcm_version(), MCM_VERSION_STRING);
@@ -929,6 +966,7 @@ Suite *mcm_suite_status(void)
     tcase_add_test(tc, strerror_names_every_code);
     tcase_add_test(tc, last_error_is_per_thread_and_detailed);
     tcase_add_test(tc, fail_may_quote_the_last_error);
+    tcase_add_test(tc, error_set_is_the_public_way_to_fail);
     tcase_add_test(tc, version_matches_header);
     suite_add_tcase(s, tc);
     return s;

@@ -127,17 +127,92 @@ static void count_warnings(mcm_log_level level, const char *message, void *user)
     }
 }
 
+/* Neither the writer (through its context) nor DCMTK (through the process-wide handler) warns
+ * about a conversion the profile asks for. */
 START_TEST(conversion_logs_no_warning)
 {
     mcm_media_bench b;
     mcm_mb_init(&b);
     mcm_mb_add_mix(&b, "STD-GEN-CD"); /* four of its instances are implicit VR */
     atomic_store(&warnings, 0);
+    b.log = count_warnings;
+    b.log_level = MCM_LOG_WARNING;
     ck_assert_int_eq(mcm_log_set_handler(count_warnings, NULL, MCM_LOG_WARNING), MCM_OK);
     mcm_mb_run(&b);
     mcm_log_set_handler(NULL, NULL, MCM_LOG_ERROR);
     assert_done(&b);
     ck_assert_int_eq(atomic_load(&warnings), 0);
+    mcm_mb_free(&b);
+}
+END_TEST
+
+/* Lines received by one log callback, in order. */
+typedef struct log_lines {
+    pthread_mutex_t lock;
+    char text[65536];
+    size_t count;
+    size_t dcmtk; /* lines that begin with "dcmtk: " */
+} log_lines;
+
+static void collect(mcm_log_level level, const char *message, void *user)
+{
+    (void)level;
+    log_lines *l = user;
+    pthread_mutex_lock(&l->lock);
+    size_t used = strlen(l->text);
+    snprintf(l->text + used, sizeof l->text - used, "%s\n", message);
+    l->count++;
+    l->dcmtk += strncmp(message, "dcmtk: ", 7) == 0;
+    pthread_mutex_unlock(&l->lock);
+}
+
+static size_t occurrences(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* One logging channel: every line of the writer reaches the log callback of its context (the
+ * SCP's), at the context's level, and none reaches the process-wide handler, which gets DCMTK's
+ * own lines only. */
+START_TEST(writer_logs_through_its_context_only)
+{
+    static log_lines context_lines = {PTHREAD_MUTEX_INITIALIZER, "", 0, 0};
+    static log_lines process_lines = {PTHREAD_MUTEX_INITIALIZER, "", 0, 0};
+    mcm_media_bench b;
+    mcm_mb_init(&b);
+    mcm_mb_add_mix(&b, "STD-GEN-CD"); /* four of its instances are implicit VR */
+    b.log = collect;
+    b.log_user = &context_lines;
+    b.log_level = MCM_LOG_DEBUG;
+    ck_assert_int_eq(mcm_log_set_handler(collect, &process_lines, MCM_LOG_TRACE), MCM_OK);
+    mcm_mb_run(&b);
+    mcm_log_set_handler(NULL, NULL, MCM_LOG_ERROR);
+    assert_done(&b);
+
+    ck_assert_uint_eq(occurrences(context_lines.text, "to explicit VR little endian"), 4);
+    ck_assert_uint_eq(occurrences(context_lines.text, "instances checked in"), 1);
+    ck_assert_uint_eq(occurrences(context_lines.text, "volume 1: staged with its DICOMDIR in"), 1);
+    ck_assert_uint_eq(occurrences(context_lines.text, "volume 1 of 1"), 1); /* mcm_media_progress's */
+    ck_assert_uint_eq(context_lines.dcmtk, 0);
+    ck_assert_msg(process_lines.dcmtk == process_lines.count, "the process-wide handler got: %s", process_lines.text);
+    ck_assert_uint_eq(occurrences(process_lines.text, b.job_uid), 0);
+    mcm_mb_free(&b);
+
+    /* At INFO the context's callback gets none of the writer's debug lines. */
+    memset(context_lines.text, 0, sizeof context_lines.text);
+    context_lines.count = 0;
+    mcm_mb_init(&b);
+    mcm_mb_add_mix(&b, "STD-GEN-CD");
+    b.log = collect;
+    b.log_user = &context_lines;
+    b.log_level = MCM_LOG_INFO;
+    mcm_mb_run(&b);
+    assert_done(&b);
+    ck_assert_uint_eq(occurrences(context_lines.text, "to explicit VR little endian"), 0);
+    ck_assert_uint_eq(occurrences(context_lines.text, "volume 1 of 1"), 1);
     mcm_mb_free(&b);
 }
 END_TEST
@@ -622,6 +697,7 @@ Suite *mcm_suite_media(void)
     tcase_add_test(tc, cd_mix_is_a_valid_fileset);
     tcase_add_test(tc, implicit_vr_is_converted_losslessly);
     tcase_add_test(tc, conversion_logs_no_warning);
+    tcase_add_test(tc, writer_logs_through_its_context_only);
     tcase_add_test(tc, scu_fileset_id_and_uid_are_used);
     tcase_add_test(tc, default_profile_applies);
     tcase_add_test(tc, keep_staging_keeps_the_tree);

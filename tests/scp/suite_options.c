@@ -17,6 +17,7 @@
 #include "testutil.h"
 
 #include <dcmmcm.h>
+#include <dcmmcm/media.h>
 
 #include <stddef.h>
 #include <stdio.h>

@@ -110,8 +110,8 @@ int mcm_mb_run(mcm_media_bench *b)
         ck_assert_msg(mcm_media_writer_new(&b->writer, &b->opts) == MCM_OK, "writer: %s", mcm_last_error());
     if (b->ctx_ready)
         mcm_media_context_destroy(&b->ctx);
-    ck_assert_int_eq(mcm_media_context_init(&b->ctx, b->job, b->instances, b->count, NULL, NULL, MCM_LOG_ERROR),
-                     MCM_OK);
+    ck_assert_int_eq(
+        mcm_media_context_init(&b->ctx, b->job, b->instances, b->count, b->log, b->log_user, b->log_level), MCM_OK);
     b->ctx_ready = 1;
     b->rc = mcm_media_writer_write(b->job, b->instances, b->count, &b->ctx, b->writer);
     /* As the SCP's worker does: work stopped for a stop or Cancel is not a failure. */

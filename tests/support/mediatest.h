@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include "dcmmcm.h"
+#include "dcmmcm/media.h"
 #include "core/job_internal.h"
 #include "scp/media_context.h"
 
@@ -35,6 +36,9 @@ typedef struct mcm_media_bench {
     mcm_media_context ctx;
     int ctx_ready;
     int rc;                          /* what mcm_media_writer_write returned */
+    mcm_log_fn log;                  /* the context's log callback (as an SCP's options give it); NULL */
+    void *log_user;
+    mcm_log_level log_level;
 } mcm_media_bench;
 
 /* A new bench in its own scratch directory; options default with output and staging inside it. */

@@ -9,7 +9,7 @@
  */
 #include "dcmtk/media/dicomdir.h"
 
-#include "core/error.h"
+#include "dcmmcm/common.h"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcddirif.h>
@@ -335,7 +335,7 @@ int fill_strings(DcmItem &ds, mcm_dicom_info *out)
     for (auto &f : fields) {
         *f.field = utf8_value(ds, f.key, use, f.delimiters);
         if (*f.field == nullptr)
-            return mcm_fail(MCM_ENOMEM, "out of memory reading %s", f.key.toString().c_str());
+            return mcm_error_set(MCM_ENOMEM, "out of memory reading %s", f.key.toString().c_str());
     }
     return MCM_OK;
 }
@@ -363,7 +363,7 @@ extern "C" int mcm_dicom_inspect(const char *path, mcm_dd_profile profile, int c
                                  mcm_dicom_info *out)
 {
     if (path == nullptr || out == nullptr)
-        return mcm_fail(MCM_EINVAL, "mcm_dicom_inspect: NULL argument");
+        return mcm_error_set(MCM_EINVAL, "mcm_dicom_inspect: NULL argument");
     std::memset(out, 0, sizeof *out);
     try {
         DcmFileFormat file;
@@ -399,7 +399,7 @@ extern "C" int mcm_dicom_inspect(const char *path, mcm_dd_profile profile, int c
         OFCondition selected = checker.selectApplicationProfile(dcmtk_profile(profile));
         if (selected.bad()) {
             mcm_dicom_info_clear(out);
-            return mcm_fail(MCM_EINTERNAL, "DCMTK refused application profile %d: %s", (int)profile, selected.text());
+            return mcm_error_set(MCM_EINTERNAL, "DCMTK refused application profile %d: %s", (int)profile, selected.text());
         }
         OFFilename name(path);
         OFCondition sop = checker.checkSOPClassAndXfer(meta, ds, name);
@@ -425,10 +425,10 @@ extern "C" int mcm_dicom_inspect(const char *path, mcm_dd_profile profile, int c
         return rc;
     } catch (const std::bad_alloc &) {
         mcm_dicom_info_clear(out);
-        return mcm_fail(MCM_ENOMEM, "out of memory inspecting %s", path);
+        return mcm_error_set(MCM_ENOMEM, "out of memory inspecting %s", path);
     } catch (...) {
         mcm_dicom_info_clear(out);
-        return mcm_fail(MCM_EINTERNAL, "unexpected exception inspecting %s", path);
+        return mcm_error_set(MCM_EINTERNAL, "unexpected exception inspecting %s", path);
     }
 }
 
@@ -437,33 +437,33 @@ extern "C" int mcm_dicom_inspect(const char *path, mcm_dd_profile profile, int c
 extern "C" int mcm_dicom_rewrite_explicit_le(const char *src, const char *dst)
 {
     if (src == nullptr || dst == nullptr)
-        return mcm_fail(MCM_EINVAL, "mcm_dicom_rewrite_explicit_le: NULL argument");
+        return mcm_error_set(MCM_EINVAL, "mcm_dicom_rewrite_explicit_le: NULL argument");
     try {
         register_decoders();
         DcmFileFormat file;
         OFCondition c = file.loadFile(src);
         if (c.bad())
-            return mcm_fail(MCM_EDICOM, "cannot read %s: %s", src, c.text());
+            return mcm_error_set(MCM_EDICOM, "cannot read %s: %s", src, c.text());
         DcmDataset *ds = file.getDataset();
         /* Decoding is lossless with respect to what was received: pixel data already lossy stays
          * as it is (Lossy Image Compression kept), nothing is compressed again (PS3.4 S.3.2.1.1.9). */
         c = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
         if (c.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit))
-            return mcm_fail(MCM_EDICOM, "cannot convert %s to explicit VR little endian: %s", src,
+            return mcm_error_set(MCM_EDICOM, "cannot convert %s to explicit VR little endian: %s", src,
                             c.bad() ? c.text() : "representation not available");
         c = file.saveFile(dst, EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL, EPD_noChange, 0, 0,
                           EWM_fileformat);
         if (c.bad()) {
             std::remove(dst);
-            return mcm_fail(MCM_EDICOM, "cannot write %s: %s", dst, c.text());
+            return mcm_error_set(MCM_EDICOM, "cannot write %s: %s", dst, c.text());
         }
         return MCM_OK;
     } catch (const std::bad_alloc &) {
         std::remove(dst);
-        return mcm_fail(MCM_ENOMEM, "out of memory converting %s", src);
+        return mcm_error_set(MCM_ENOMEM, "out of memory converting %s", src);
     } catch (...) {
         std::remove(dst);
-        return mcm_fail(MCM_EINTERNAL, "unexpected exception converting %s", src);
+        return mcm_error_set(MCM_EINTERNAL, "unexpected exception converting %s", src);
     }
 }
 
@@ -479,7 +479,7 @@ extern "C" int mcm_dicomdir_begin(mcm_dicomdir **out, mcm_dd_profile profile, co
                                   int check_transfer_syntax)
 {
     if (out == nullptr || root == nullptr || fileset_id == nullptr)
-        return mcm_fail(MCM_EINVAL, "mcm_dicomdir_begin: NULL argument");
+        return mcm_error_set(MCM_EINVAL, "mcm_dicomdir_begin: NULL argument");
     *out = nullptr;
     try {
         mcm_dicomdir *dd = new mcm_dicomdir;
@@ -491,41 +491,41 @@ extern "C" int mcm_dicomdir_begin(mcm_dicomdir **out, mcm_dd_profile profile, co
         OFCondition c = dd->iface.createNewDicomDir(dcmtk_profile(profile), dd->path.c_str(), fileset_id);
         if (c.bad()) {
             delete dd;
-            return mcm_fail(MCM_EDICOM, "cannot create DICOMDIR in %s: %s", root, c.text());
+            return mcm_error_set(MCM_EDICOM, "cannot create DICOMDIR in %s: %s", root, c.text());
         }
         *out = dd;
         return MCM_OK;
     } catch (const std::bad_alloc &) {
-        return mcm_fail(MCM_ENOMEM, "out of memory creating a DICOMDIR");
+        return mcm_error_set(MCM_ENOMEM, "out of memory creating a DICOMDIR");
     } catch (...) {
-        return mcm_fail(MCM_EINTERNAL, "unexpected exception creating a DICOMDIR");
+        return mcm_error_set(MCM_EINTERNAL, "unexpected exception creating a DICOMDIR");
     }
 }
 
 extern "C" int mcm_dicomdir_add(mcm_dicomdir *dd, const char *file_id)
 {
     if (dd == nullptr || file_id == nullptr)
-        return mcm_fail(MCM_EINVAL, "mcm_dicomdir_add: NULL argument");
+        return mcm_error_set(MCM_EINVAL, "mcm_dicomdir_add: NULL argument");
     try {
         OFCondition c = dd->iface.addDicomFile(file_id, dd->root.c_str());
         if (c.bad())
-            return mcm_fail(MCM_EDICOM, "DICOMDIR refused %s: %s", file_id, c.text());
+            return mcm_error_set(MCM_EDICOM, "DICOMDIR refused %s: %s", file_id, c.text());
         return MCM_OK;
     } catch (const std::bad_alloc &) {
-        return mcm_fail(MCM_ENOMEM, "out of memory adding %s to a DICOMDIR", file_id);
+        return mcm_error_set(MCM_ENOMEM, "out of memory adding %s to a DICOMDIR", file_id);
     } catch (...) {
-        return mcm_fail(MCM_EINTERNAL, "unexpected exception adding %s to a DICOMDIR", file_id);
+        return mcm_error_set(MCM_EINTERNAL, "unexpected exception adding %s to a DICOMDIR", file_id);
     }
 }
 
 extern "C" int mcm_dicomdir_finish(mcm_dicomdir *dd, const char *fileset_uid)
 {
     if (dd == nullptr || fileset_uid == nullptr)
-        return mcm_fail(MCM_EINVAL, "mcm_dicomdir_finish: NULL argument");
+        return mcm_error_set(MCM_EINVAL, "mcm_dicomdir_finish: NULL argument");
     try {
         OFCondition c = dd->iface.writeDicomDir();
         if (c.bad())
-            return mcm_fail(MCM_EDICOM, "cannot write %s: %s", dd->path.c_str(), c.text());
+            return mcm_error_set(MCM_EDICOM, "cannot write %s: %s", dd->path.c_str(), c.text());
         /* Its records are on disk now: free them before the DICOMDIR is read back below, so that
          * a large file-set is not held twice. */
         dd->iface.cleanup();
@@ -534,17 +534,17 @@ extern "C" int mcm_dicomdir_finish(mcm_dicomdir *dd, const char *fileset_uid)
          * offsets (media-notes.md section 1). */
         DcmDicomDir dir(dd->path.c_str());
         if (dir.error().bad())
-            return mcm_fail(MCM_EDICOM, "cannot read back %s: %s", dd->path.c_str(), dir.error().text());
+            return mcm_error_set(MCM_EDICOM, "cannot read back %s: %s", dd->path.c_str(), dir.error().text());
         c = dir.getDirFileFormat().getMetaInfo()->putAndInsertString(DCM_MediaStorageSOPInstanceUID, fileset_uid);
         if (c.good())
             c = dir.write();
         if (c.bad())
-            return mcm_fail(MCM_EDICOM, "cannot set the File-set UID of %s: %s", dd->path.c_str(), c.text());
+            return mcm_error_set(MCM_EDICOM, "cannot set the File-set UID of %s: %s", dd->path.c_str(), c.text());
         return MCM_OK;
     } catch (const std::bad_alloc &) {
-        return mcm_fail(MCM_ENOMEM, "out of memory writing a DICOMDIR");
+        return mcm_error_set(MCM_ENOMEM, "out of memory writing a DICOMDIR");
     } catch (...) {
-        return mcm_fail(MCM_EINTERNAL, "unexpected exception writing a DICOMDIR");
+        return mcm_error_set(MCM_EINTERNAL, "unexpected exception writing a DICOMDIR");
     }
 }
 
@@ -556,12 +556,12 @@ extern "C" void mcm_dicomdir_free(mcm_dicomdir *dd)
 extern "C" int mcm_dicomdir_read_ids(const char *path, char fileset_id[17], char fileset_uid[65])
 {
     if (path == nullptr || fileset_id == nullptr || fileset_uid == nullptr)
-        return mcm_fail(MCM_EINVAL, "mcm_dicomdir_read_ids: NULL argument");
+        return mcm_error_set(MCM_EINVAL, "mcm_dicomdir_read_ids: NULL argument");
     try {
         DcmFileFormat file;
         OFCondition c = file.loadFile(path);
         if (c.bad())
-            return mcm_fail(MCM_EDICOM, "cannot read %s: %s", path, c.text());
+            return mcm_error_set(MCM_EDICOM, "cannot read %s: %s", path, c.text());
         OFString id, uid;
         file.getDataset()->findAndGetOFString(DCM_FileSetID, id);
         file.getMetaInfo()->findAndGetOFString(DCM_MediaStorageSOPInstanceUID, uid);
@@ -569,7 +569,7 @@ extern "C" int mcm_dicomdir_read_ids(const char *path, char fileset_id[17], char
         std::snprintf(fileset_uid, 65, "%s", trimmed(uid).c_str());
         return MCM_OK;
     } catch (...) {
-        return mcm_fail(MCM_EINTERNAL, "unexpected exception reading %s", path);
+        return mcm_error_set(MCM_EINTERNAL, "unexpected exception reading %s", path);
     }
 }
 
@@ -578,7 +578,7 @@ extern "C" int mcm_dicomdir_read_ids(const char *path, char fileset_id[17], char
 extern "C" int mcm_dicom_text_to_utf8(const char *charset, const char *text, size_t length, char **out)
 {
     if (out == nullptr || (text == nullptr && length > 0))
-        return mcm_fail(MCM_EINVAL, "mcm_dicom_text_to_utf8: NULL argument");
+        return mcm_error_set(MCM_EINVAL, "mcm_dicom_text_to_utf8: NULL argument");
     *out = nullptr;
     try {
         if (text == nullptr)
@@ -591,13 +591,13 @@ extern "C" int mcm_dicom_text_to_utf8(const char *charset, const char *text, siz
             OFString converted;
             if (converter.convertString(text, length, converted).good()) {
                 *out = dup_string(converted.c_str(), converted.size());
-                return *out != nullptr ? MCM_OK : mcm_fail(MCM_ENOMEM, "out of memory converting text");
+                return *out != nullptr ? MCM_OK : mcm_error_set(MCM_ENOMEM, "out of memory converting text");
             }
         }
         *out = ascii_copy(text, length);
-        return *out != nullptr ? MCM_OK : mcm_fail(MCM_ENOMEM, "out of memory converting text");
+        return *out != nullptr ? MCM_OK : mcm_error_set(MCM_ENOMEM, "out of memory converting text");
     } catch (...) {
         *out = ascii_copy(text, length);
-        return *out != nullptr ? MCM_OK : mcm_fail(MCM_ENOMEM, "out of memory converting text");
+        return *out != nullptr ? MCM_OK : mcm_error_set(MCM_ENOMEM, "out of memory converting text");
     }
 }

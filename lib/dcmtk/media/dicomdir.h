@@ -3,7 +3,7 @@
  * inspecting a stored instance (its identity, the attributes a DICOMDIR and a label need, and its
  * conformance to a Media Application Profile), rewriting it in explicit VR little endian, building
  * a DICOMDIR with DicomDirInterface, and converting text to UTF-8. Plain C types only; every
- * function returns an mcm_error code with a message (mcm_fail) and never throws.
+ * function returns an mcm_error code with a message (mcm_error_set) and never throws.
  *
  * Threads: every function may run on several threads at once (one DicomDirInterface per builder;
  * DCMTK is built WITH_THREADS; codecs are registered once per process).
