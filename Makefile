@@ -104,8 +104,8 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 TEST_DEFS    = -DMCM_BUILD_DIR='"$(abspath $(BUILD))"' -DMCM_SOURCE_DIR='"$(abspath .)"' -I$(BUILD)/tests \
                -Itests/support
 
-.PHONY: all deps demo check check-asan check-valgrind check-exports check-headers check-man check-install \
-        check-tools install uninstall clean examples test-runner FORCE
+.PHONY: all deps demo check check-asan check-valgrind check-exports check-headers check-layers check-man \
+        check-install check-tools install uninstall clean examples test-runner FORCE
 
 all: deps $(STATIC_LIB) $(SHARED_LIB) $(MEDIA_STATIC_LIB) $(MEDIA_SHARED_LIB) $(PC_FILES) $(EXAMPLES)
 
@@ -206,6 +206,13 @@ check-exports: $(SHARED_LIB) $(MEDIA_SHARED_LIB)
 check-headers:
 	$(Q)CC="$(CC)" CXX="$(CXX)" build-aux/check-headers.sh $(BUILD)
 
+# Data flows one way (README "Layout"), proved from both libraries' objects: no circle of
+# objects, no call between folders but the table's, no DCMTK header outside lib/dcmtk. The
+# self-test first shows that the check fails on each kind of violation.
+check-layers: $(LIB_OBJ) $(MEDIA_LIB_OBJ)
+	$(Q)CC="$(CC)" CXX="$(CXX)" build-aux/test-check-layers.sh
+	$(Q)build-aux/check-layers.sh $(LIB_OBJ) $(MEDIA_LIB_OBJ)
+
 check-man: $(SHARED_LIB) $(MEDIA_SHARED_LIB)
 	$(Q)build-aux/check-man.sh $(SHARED_LIB) $(MEDIA_SHARED_LIB)
 
@@ -220,8 +227,8 @@ check-tools: $(EXAMPLES)
 # The Check runner comes last, so that make check ends with Check's own summary line.
 check: all
 	$(Q)build-aux/deps.sh check
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) check-exports check-headers check-man check-install check-tools \
-	    test-runner
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) check-exports check-headers check-layers check-man check-install \
+	    check-tools test-runner
 	$(Q)cd $(BUILD) && ./tests/check_dcmmcm
 
 check-asan:

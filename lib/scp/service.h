@@ -1,5 +1,6 @@
 /*
- * lib/scp/service.h: the SCP's behaviour, independent of the network (lib/scp/service.c, lib/scp/worker.c).
+ * lib/scp/service.h: the SCP's behaviour, independent of the network: the interface lib/dcmtk calls
+ * (lib/scp/service.c and the files split from it by job, listed in lib/scp/service_internal.h).
  *
  * lib/dcmtk/scp.cc decodes each DIMSE request into C data and calls one function here; the
  * function runs validation, the authorise callback, the state machine (lib/core/job.c) and the job
@@ -35,7 +36,8 @@ int mcm_service_open(mcm_service **out, const mcm_scp_options *opts);
 /* Stop workers if running, close the store, free. NULL is ignored. */
 void mcm_service_close(mcm_service *service);
 
-/* Start opts->media_workers media worker threads and the housekeeping thread (retention). */
+/* Start opts->media_workers media worker threads (lib/scp/worker.c) and the housekeeping thread
+ * (retention, lib/scp/retention.c). */
 int mcm_service_start(mcm_service *service);
 /* Ask workers to stop (a job being written is asked to stop through its context and goes back to
  * PENDING unless it finishes first), then join them. Safe to call twice. */

@@ -1,5 +1,5 @@
 /*
- * lib/scp/worker.c: the SCP's media workers and its housekeeping thread.
+ * lib/scp/worker.c: the SCP's media workers.
  *
  * A media worker claims the next PENDING job (Request Priority, then arrival), checks its
  * referenced instances against the instance records (digest A11, A12, A14; section 5.13), calls
@@ -7,7 +7,9 @@
  * state machine (lib/core/job.c), saving it only if the job is still CREATING, so a job cancelled
  * meanwhile stays deleted. Owns the threads, the registry of running jobs and their contexts, and
  * the wake-up protocol. Never answers a request and never changes a job except through
- * mcm_job_apply() and the store.
+ * mcm_job_apply() and the store. May call the job store, the media context
+ * (lib/scp/media_context.c), the application's write_media and lib/core, and logs through the
+ * channel it was given; never calls the service (worker.h).
  *
  * Locks: store mutex before `lock`, never the reverse (see worker.h). `lock` protects every field
  * below it in struct mcm_workers; a context's stop flag and cancel gate are atomics that other
@@ -17,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/job_internal.h"
+#include "scp/deadline.h"
 #include "scp/media_context.h"
 
 #include <errno.h>
@@ -27,7 +30,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define DEFAULT_HOUSEKEEPING_MS 5000u
 /* After a store failure a worker waits this long before trying again (no busy loop). */
 #define ERROR_BACKOFF_MS 1000u
 /* A result the store refused is saved again after these pauses, doubling (save_result). */
@@ -45,41 +47,21 @@ typedef struct running_job {
 } running_job;
 
 struct mcm_workers {
-    mcm_service *service;
     mcm_store *store;
     const mcm_scp_options *opts;
+    mcm_log_channel log;
 
     pthread_mutex_t lock;
-    pthread_cond_t wake;              /* media workers wait here */
-    pthread_cond_t housekeeping_wake; /* the housekeeping thread waits here */
-    int running;                      /* threads exist */
-    int stopping;                     /* stop requested: threads leave their loops */
-    unsigned long wake_sequence;      /* bumped by every wake-up, so none is lost */
-    unsigned housekeeping_ms;
-    unsigned long housekeeping_changes; /* bumped when the interval changes: start a new wait */
+    pthread_cond_t wake;         /* media workers wait here */
+    int running;                 /* threads exist */
+    int stopping;                /* stop requested: threads leave their loops */
+    unsigned long wake_sequence; /* bumped by every wake-up, so none is lost */
     pthread_t *threads;
     size_t thread_count;
-    pthread_t housekeeper;
-    int housekeeper_started;
     running_job *registry;
 };
 
 /* ---- time ---- */
-
-/* An absolute CLOCK_REALTIME deadline milliseconds from now (the conditions use the default clock,
- * which also matches the store's retry times in seconds since the epoch). */
-static struct timespec deadline_after(unsigned milliseconds)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += milliseconds / 1000;
-    ts.tv_nsec += (long)(milliseconds % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
 
 static int64_t now_seconds(void)
 {
@@ -88,20 +70,18 @@ static int64_t now_seconds(void)
 
 /* ---- lifecycle ---- */
 
-int mcm_workers_new(mcm_workers **out, mcm_service *service, mcm_store *store, const mcm_scp_options *opts)
+int mcm_workers_new(mcm_workers **out, mcm_store *store, const mcm_scp_options *opts, mcm_log_channel log)
 {
     if (out == NULL || store == NULL || opts == NULL)
         return mcm_fail(MCM_EINVAL, "mcm_workers_new: NULL argument");
     mcm_workers *w = calloc(1, sizeof *w);
     if (w == NULL)
         return mcm_fail(MCM_ENOMEM, "out of memory");
-    w->service = service;
     w->store = store;
     w->opts = opts;
-    w->housekeeping_ms = DEFAULT_HOUSEKEEPING_MS;
+    w->log = log;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
-    pthread_cond_init(&w->housekeeping_wake, NULL);
     *out = w;
     return MCM_OK;
 }
@@ -111,7 +91,6 @@ void mcm_workers_free(mcm_workers *workers)
     if (workers == NULL)
         return;
     mcm_workers_stop(workers);
-    pthread_cond_destroy(&workers->housekeeping_wake);
     pthread_cond_destroy(&workers->wake);
     pthread_mutex_destroy(&workers->lock);
     free(workers);
@@ -124,17 +103,6 @@ void mcm_workers_wake(mcm_workers *workers)
     pthread_mutex_lock(&workers->lock);
     workers->wake_sequence++;
     pthread_cond_broadcast(&workers->wake);
-    pthread_mutex_unlock(&workers->lock);
-}
-
-void mcm_workers_set_housekeeping_interval(mcm_workers *workers, unsigned milliseconds)
-{
-    if (workers == NULL)
-        return;
-    pthread_mutex_lock(&workers->lock);
-    workers->housekeeping_ms = milliseconds > 0 ? milliseconds : 1;
-    workers->housekeeping_changes++;
-    pthread_cond_broadcast(&workers->housekeeping_wake);
     pthread_mutex_unlock(&workers->lock);
 }
 
@@ -230,25 +198,26 @@ static void save_result(mcm_workers *w, running_job *r, mcm_job *job, int64_t re
             break;
         }
         mcm_store_unlock(w->store);
-        mcm_service_log(w->service, MCM_LOG_ERROR, "job %s: cannot save its result (%s), trying again in %u ms: %s",
-                        r->uid, mcm_job_state_name(mcm_job_state_of(job)), backoff_ms, mcm_last_error());
+        mcm_log_channel_write(&w->log, MCM_LOG_ERROR, "job %s: cannot save its result (%s), trying again in %u ms: %s",
+                              r->uid, mcm_job_state_name(mcm_job_state_of(job)), backoff_ms, mcm_last_error());
         pthread_mutex_lock(&w->lock);
-        struct timespec until = deadline_after(backoff_ms);
+        struct timespec until = mcm_deadline_after(backoff_ms);
         while (!w->stopping && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT) {
         }
         pthread_mutex_unlock(&w->lock);
         backoff_ms = backoff_ms * 2 < SAVE_BACKOFF_MAX_MS ? backoff_ms * 2 : SAVE_BACKOFF_MAX_MS;
     }
     if (rc == MCM_ENOTFOUND || rc == MCM_ESTATE)
-        mcm_service_log(w->service, MCM_LOG_INFO, "job %s was cancelled while it ran: result discarded", r->uid);
+        mcm_log_channel_write(&w->log, MCM_LOG_INFO, "job %s was cancelled while it ran: result discarded", r->uid);
     else if (rc != MCM_OK)
-        mcm_service_log(w->service, MCM_LOG_ERROR,
-                        "job %s: result (%s) not saved before the stop: the job stays CREATING in the store and "
-                        "goes back to PENDING at the next start",
-                        r->uid, mcm_job_state_name(mcm_job_state_of(job)));
+        mcm_log_channel_write(&w->log, MCM_LOG_ERROR,
+                              "job %s: result (%s) not saved before the stop: the job stays CREATING in the store and "
+                              "goes back to PENDING at the next start",
+                              r->uid, mcm_job_state_name(mcm_job_state_of(job)));
     else
-        mcm_service_log(w->service, MCM_LOG_INFO, "job %s: %s (%s)", r->uid, mcm_job_state_name(mcm_job_state_of(job)),
-                        mcm_job_status_info(job) != NULL ? mcm_job_status_info(job) : "");
+        mcm_log_channel_write(&w->log, MCM_LOG_INFO, "job %s: %s (%s)", r->uid,
+                              mcm_job_state_name(mcm_job_state_of(job)),
+                              mcm_job_status_info(job) != NULL ? mcm_job_status_info(job) : "");
 }
 
 /* Put the job back in the queue (PENDING with term): a stop, a deferral, or a local failure
@@ -375,8 +344,8 @@ static int check_references(mcm_workers *w, mcm_job *job, reference_check *check
         struct stat st;
         if (got == MCM_OK && (check->stored[i].path == NULL || stat(check->stored[i].path, &st) != 0)) {
             /* The record outlived its file (removed by hand): the instance is not available. */
-            mcm_service_log(w->service, MCM_LOG_WARNING, "instance %s: file %s is missing", ref.sop_instance_uid,
-                            check->stored[i].path != NULL ? check->stored[i].path : "(none)");
+            mcm_log_channel_write(&w->log, MCM_LOG_WARNING, "instance %s: file %s is missing", ref.sop_instance_uid,
+                                  check->stored[i].path != NULL ? check->stored[i].path : "(none)");
             mcm_store_instance_free(&check->stored[i]);
             got = MCM_ENOTFOUND;
         }
@@ -430,7 +399,8 @@ static void run_job(mcm_workers *w, running_job *r, mcm_job *job)
     int rc = check_references(w, job, &check);
     if (rc != MCM_OK) {
         /* The store failed, not the request: try again later. */
-        mcm_service_log(w->service, MCM_LOG_ERROR, "job %s: cannot check its instances: %s", r->uid, mcm_last_error());
+        mcm_log_channel_write(&w->log, MCM_LOG_ERROR, "job %s: cannot check its instances: %s", r->uid,
+                              mcm_last_error());
         reference_check_free(&check, count);
         requeue(w, r, job, "QUEUED", now_seconds() + ERROR_BACKOFF_MS / 1000 + 1);
         return;
@@ -441,9 +411,9 @@ static void run_job(mcm_workers *w, running_job *r, mcm_job *job)
         const char *term = check.duplicates > 0 ? "DUPL_REF_INST"
                            : check.missing > 0  ? "NO_INSTANCE"
                                                 : "INST_AP_CONFLICT";
-        mcm_service_log(w->service, MCM_LOG_WARNING,
-                        "job %s: %zu repeated, %zu missing, %zu conflicting instance(s): FAILURE %s", r->uid,
-                        check.duplicates, check.missing, check.conflicts, term);
+        mcm_log_channel_write(&w->log, MCM_LOG_WARNING,
+                              "job %s: %zu repeated, %zu missing, %zu conflicting instance(s): FAILURE %s", r->uid,
+                              check.duplicates, check.missing, check.conflicts, term);
         reference_check_free(&check, count);
         fail_job(w, r, job, term);
         return;
@@ -471,7 +441,7 @@ static void run_job(mcm_workers *w, running_job *r, mcm_job *job)
     int writer_rc = 0;
     int ran = 0;
     if (!mcm_media_should_stop(&r->ctx)) {
-        mcm_service_log(w->service, MCM_LOG_INFO, "job %s: writing media for %zu instance(s)", r->uid, count);
+        mcm_log_channel_write(&w->log, MCM_LOG_INFO, "job %s: writing media for %zu instance(s)", r->uid, count);
         writer_rc = w->opts->write_media(job, instances, count, &r->ctx, w->opts->user);
         ran = 1;
     }
@@ -497,8 +467,8 @@ static void run_job(mcm_workers *w, running_job *r, mcm_job *job)
     } else if (mcm_job_failed_count(results) > 0) {
         /* The writer returned success but reported instances it could not write: the media lack
          * images, which must never pass for success (A12). */
-        mcm_service_log(w->service, MCM_LOG_WARNING, "job %s: writer reported %zu failed instance(s) yet returned 0",
-                        r->uid, mcm_job_failed_count(results));
+        mcm_log_channel_write(&w->log, MCM_LOG_WARNING, "job %s: writer reported %zu failed instance(s) yet returned 0",
+                              r->uid, mcm_job_failed_count(results));
         if (copy_results(job, results, 1) != MCM_OK)
             mcm_job_clear_results(job);
         mcm_job_set_pieces(job, 0);
@@ -537,7 +507,7 @@ static int process_next(mcm_workers *w, int64_t now)
     }
     if (rc != MCM_OK) {
         mcm_store_unlock(w->store);
-        mcm_service_log(w->service, MCM_LOG_ERROR, "media worker: cannot claim a job: %s", mcm_last_error());
+        mcm_log_channel_write(&w->log, MCM_LOG_ERROR, "media worker: cannot claim a job: %s", mcm_last_error());
         return -1;
     }
     running_job *r = calloc(1, sizeof *r);
@@ -547,10 +517,11 @@ static int process_next(mcm_workers *w, int64_t now)
         mcm_job_event event = {.type = MCM_EVENT_TRANSIENT, .info = "INSUFFIC_MEMORY"};
         mcm_job_apply(job, &event, NULL);
         if (mcm_store_update_job(w->store, job, MCM_JOB_CREATING, now_seconds() + 1, now_seconds()) != MCM_OK)
-            mcm_service_log(w->service, MCM_LOG_ERROR,
-                            "job %s: out of memory and cannot be put back to PENDING (%s): it stays CREATING until "
-                            "the SCP restarts",
-                            mcm_job_uid(job), mcm_last_error());
+            mcm_log_channel_write(
+                &w->log, MCM_LOG_ERROR,
+                "job %s: out of memory and cannot be put back to PENDING (%s): it stays CREATING until "
+                "the SCP restarts",
+                mcm_job_uid(job), mcm_last_error());
         mcm_store_unlock(w->store);
         if (r != NULL)
             mcm_media_context_destroy(&r->ctx);
@@ -562,10 +533,10 @@ static int process_next(mcm_workers *w, int64_t now)
     register_job(w, r);
     mcm_store_unlock(w->store);
 
-    mcm_service_log(w->service, MCM_LOG_INFO, "job %s: CREATING (priority %s)", r->uid,
-                    mcm_priority_name(mcm_request_priority(mcm_job_request(job))) != NULL
-                        ? mcm_priority_name(mcm_request_priority(mcm_job_request(job)))
-                        : "MED");
+    mcm_log_channel_write(&w->log, MCM_LOG_INFO, "job %s: CREATING (priority %s)", r->uid,
+                          mcm_priority_name(mcm_request_priority(mcm_job_request(job))) != NULL
+                              ? mcm_priority_name(mcm_request_priority(mcm_job_request(job)))
+                              : "MED");
     run_job(w, r, job); /* saves the result and unregisters r */
     mcm_media_context_destroy(&r->ctx);
     free(r);
@@ -594,7 +565,7 @@ static void *media_worker_main(void *arg)
         if (processed > 0 || w->stopping || w->wake_sequence != seen)
             continue;
         if (processed < 0) {
-            struct timespec until = deadline_after(ERROR_BACKOFF_MS);
+            struct timespec until = mcm_deadline_after(ERROR_BACKOFF_MS);
             pthread_cond_timedwait(&w->wake, &w->lock, &until);
         } else if (next_retry > 0) {
             /* A deferred job becomes ready at next_retry (seconds since the epoch). */
@@ -608,39 +579,14 @@ static void *media_worker_main(void *arg)
     return NULL;
 }
 
-static void *housekeeping_main(void *arg)
-{
-    mcm_workers *w = arg;
-    pthread_mutex_lock(&w->lock);
-    while (!w->stopping) {
-        struct timespec until = deadline_after(w->housekeeping_ms);
-        unsigned long changes = w->housekeeping_changes;
-        int waited = 0;
-        while (!w->stopping && waited != ETIMEDOUT && changes == w->housekeeping_changes)
-            waited = pthread_cond_timedwait(&w->housekeeping_wake, &w->lock, &until);
-        if (w->stopping)
-            break;
-        if (changes != w->housekeeping_changes)
-            continue; /* a new interval: wait again with it */
-        pthread_mutex_unlock(&w->lock);
-        mcm_service_housekeeping(w->service, now_seconds());
-        pthread_mutex_lock(&w->lock);
-    }
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
-}
-
 /* Join every started thread; w->lock not held. */
 static void join_all(mcm_workers *w)
 {
     for (size_t i = 0; i < w->thread_count; i++)
         pthread_join(w->threads[i], NULL);
-    if (w->housekeeper_started)
-        pthread_join(w->housekeeper, NULL);
     free(w->threads);
     w->threads = NULL;
     w->thread_count = 0;
-    w->housekeeper_started = 0;
 }
 
 int mcm_workers_start(mcm_workers *workers)
@@ -671,13 +617,6 @@ int mcm_workers_start(mcm_workers *workers)
         else
             w->thread_count++;
     }
-    if (rc == MCM_OK) {
-        int err = pthread_create(&w->housekeeper, NULL, housekeeping_main, w);
-        if (err != 0)
-            rc = mcm_fail(MCM_ENOMEM, "cannot start the housekeeping thread: %s", strerror(err));
-        else
-            w->housekeeper_started = 1;
-    }
     if (rc != MCM_OK) {
         char message[512];
         snprintf(message, sizeof message, "%s", mcm_last_error());
@@ -701,7 +640,6 @@ void mcm_workers_stop(mcm_workers *workers)
     for (running_job *r = w->registry; r != NULL; r = r->next)
         atomic_store(&r->ctx.stop_requested, 1);
     pthread_cond_broadcast(&w->wake);
-    pthread_cond_broadcast(&w->housekeeping_wake);
     pthread_mutex_unlock(&w->lock);
 
     join_all(w);

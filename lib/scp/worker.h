@@ -1,12 +1,13 @@
 /*
- * lib/scp/worker.h: the SCP's media workers and housekeeping thread (lib/scp/worker.c), as lib/scp/service.c
- * drives them.
+ * lib/scp/worker.h: the SCP's media workers (lib/scp/worker.c), as the service drives them
+ * (lib/scp/service.c starts and stops them, lib/scp/action.c wakes and interrupts them).
  *
  * Media workers claim PENDING jobs from the store (Request Priority, then arrival), check the
  * referenced instances, run the application's write_media callback with an mcm_media_context,
  * and turn the outcome into the job's next state through the state machine (digest section 6).
  * A registry of running jobs lets an N-ACTION Cancel or a stop reach the context of a job being
- * written.
+ * written. The workers are given what they use (the store, the options, a log channel) and call
+ * nothing above them; retention and its housekeeping thread are lib/scp/retention.c's.
  *
  * Locks: the store's mutex comes before the workers' own lock, never the other way round.
  * Claiming a job and registering it happen under the store's mutex, and so do saving a job's
@@ -16,7 +17,7 @@
 #ifndef MCM_LIB_WORKER_H
 #define MCM_LIB_WORKER_H
 
-#include "scp/service.h"
+#include "scp/log_channel.h"
 #include "scp/store.h"
 
 #ifdef __cplusplus
@@ -25,13 +26,14 @@ extern "C" {
 
 typedef struct mcm_workers mcm_workers;
 
-/* Workers for service, claiming from store, configured by opts (media_workers, write_media,
- * default_profile, log); all three are borrowed and must outlive the workers. No thread starts. */
-int mcm_workers_new(mcm_workers **out, mcm_service *service, mcm_store *store, const mcm_scp_options *opts);
+/* Workers claiming from store, configured by opts (media_workers, write_media, user,
+ * default_profile, and log for the media contexts), logging their own lines to log; store and
+ * opts are borrowed and must outlive the workers. No thread starts. */
+int mcm_workers_new(mcm_workers **out, mcm_store *store, const mcm_scp_options *opts, mcm_log_channel log);
 /* Stop (if running) and free. NULL is ignored. */
 void mcm_workers_free(mcm_workers *workers);
 
-/* Start opts->media_workers media threads and the housekeeping thread. MCM_ESTATE if running. */
+/* Start opts->media_workers media threads. MCM_ESTATE if running. */
 int mcm_workers_start(mcm_workers *workers);
 /* Raise the stop flag of every running job's context, wake every thread and join them: a job being
  * written goes back to PENDING (QUEUED) unless its writer finishes first. Safe to call twice;
@@ -40,9 +42,6 @@ void mcm_workers_stop(mcm_workers *workers);
 
 /* A job became PENDING (Initiate): wake idle workers. */
 void mcm_workers_wake(mcm_workers *workers);
-
-/* How often the housekeeping thread runs retention (default 5000 ms); takes effect at its next wait. */
-void mcm_workers_set_housekeeping_interval(mcm_workers *workers, unsigned milliseconds);
 
 /* With the store's mutex held, for a Cancel of the CREATING job uid: 0 if no worker here runs it.
  * Otherwise 1, and *interrupted says whether the Cancel got the job: with take, a job whose writer
