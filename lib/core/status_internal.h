@@ -2,7 +2,7 @@
  * lib/core/status_internal.h: what lib/core/status.c tells the rest of the library beyond the public
  * status.h: which status detail fields PS3.7 Annex C lists for a status (digest 7.5), the one
  * table that both the service (lib/scp/service.c, strict Annex C replies) and the network layer
- * (lib/dcmtk/scp.cc, encoding them) follow.
+ * (lib/dcmtk/scp_reply.cc, encoding them) follow.
  */
 #ifndef MCM_LIB_STATUS_INTERNAL_H
 #define MCM_LIB_STATUS_INTERNAL_H

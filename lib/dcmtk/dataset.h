@@ -1,6 +1,6 @@
 /*
  * lib/dcmtk/dataset.h: conversion between DCMTK data sets and the core's request and job objects
- * (lib/dcmtk/dataset.cc). C++ only; used by lib/dcmtk/scu.cc and lib/dcmtk/scp.cc.
+ * (lib/dcmtk/dataset.cc). C++ only; used by lib/dcmtk/scu.cc and the SCP (lib/dcmtk/scp*.cc).
  *
  * Rules (digest 2, 3, 8): SOP Class UID (0008,0016) and SOP Instance UID (0008,0018) never go into a
  * data set; values travel byte for byte in the Specific Character Set they came with (that set is

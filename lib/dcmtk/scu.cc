@@ -4,10 +4,13 @@
  * dcmtk-notes section 1), C-ECHO, C-STORE of files, N-CREATE, N-ACTION and N-GET, and the
  * translation of every DCMTK condition into an mcm_error with a message. Owns the association, the
  * network and the transport layer of one mcm_scu. Polling with backoff lives in lib/scu/wait.c;
- * data set conversion in dataset.cc. No exception leaves this file.
+ * data set conversion in dataset.cc; which DCMTK condition is which failure, in conditions.cc (this
+ * file only says it for each phase: association, exchange, release). No exception leaves this
+ * file.
  */
 #include "dcmmcm/scu.h"
 
+#include "dcmtk/conditions.h"
 #include "dcmtk/dataset.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -109,11 +112,6 @@ void log_dataset(const mcm_scu *scu, const char *title, DcmItem *dataset)
 
 /* ---- errors ---- */
 
-bool text_has(const OFCondition &c, const char *needle)
-{
-    return strstr(c.text(), needle) != NULL;
-}
-
 /* How to end an association that can no longer be trusted. */
 enum ending { SEND_ABORT, CLOSE_CONNECTION, ALREADY_ENDED };
 
@@ -134,32 +132,30 @@ void give_up_association(mcm_scu *scu, ending how)
 /* Turn a failed DIMSE exchange into an mcm_error, leaving the association unusable. */
 int exchange_failure(mcm_scu *scu, const OFCondition &c, const char *what)
 {
-    int code;
+    McmConditionClass failure = mcm_condition_classify(c);
     const char *why;
-    ending how = SEND_ABORT;
-    if (c == DIMSE_NODATAAVAILABLE) {
-        code = MCM_ETIMEOUT;
-        why = "no reply within the DIMSE timeout; connection closed";
-        how = CLOSE_CONNECTION;
-    } else if (c == DUL_PEERABORTEDASSOCIATION || text_has(c, "Peer aborted")) {
-        code = MCM_EABORTED;
-        why = "the peer aborted the association";
+    ending how = CLOSE_CONNECTION;
+    switch (failure.failure) {
+    case McmFailure::Timeout: why = "no reply within the DIMSE timeout; connection closed"; break;
+    case McmFailure::PeerAborted:
+        why = "the peer aborted the association (A-ABORT, or the connection closed)";
         how = ALREADY_ENDED;
-    } else if (c == DUL_PEERREQUESTEDRELEASE) {
-        code = MCM_EABORTED;
+        break;
+    case McmFailure::PeerReleased:
         why = "the peer released the association in the middle of an exchange";
-    } else if (c == DUL_NETWORKCLOSED || text_has(c, "network closed")) {
-        code = MCM_ENET;
+        how = SEND_ABORT;
+        break;
+    case McmFailure::ConnectionClosed:
         why = "the peer closed the connection";
         how = ALREADY_ENDED;
-    } else {
-        code = MCM_ENET;
-        why = "network error";
-        how = CLOSE_CONNECTION;
+        break;
+    case McmFailure::InvalidPdu: why = "the peer sent an invalid PDU; connection closed"; break;
+    default: why = "network error"; break;
     }
     give_up_association(scu, how);
-    scu_log(scu, MCM_LOG_ERROR, "%s with %s failed: %s (%s)", what, scu->peer.c_str(), why, c.text());
-    return mcm_fail(code, "%s with %s failed: %s (%s)", what, scu->peer.c_str(), why, c.text());
+    std::string text = mcm_condition_text(c);
+    scu_log(scu, MCM_LOG_ERROR, "%s with %s failed: %s (%s)", what, scu->peer.c_str(), why, text.c_str());
+    return mcm_fail(failure.error, "%s with %s failed: %s (%s)", what, scu->peer.c_str(), why, text.c_str());
 }
 
 int protocol_failure(mcm_scu *scu, const char *what, const char *detail)
@@ -330,28 +326,29 @@ const char *reject_reason_text(const T_ASC_RejectParameters &r)
 /* The error for a failed ASC_requestAssociation(). */
 int association_failure(mcm_scu *scu, T_ASC_Parameters *params, const OFCondition &c)
 {
-    if (c == DUL_ASSOCIATIONREJECTED) {
+    McmConditionClass failure = mcm_condition_classify(c);
+    if (failure.failure == McmFailure::Rejected) {
         T_ASC_RejectParameters rej;
         ASC_getRejectParameters(params, &rej);
         scu_log(scu, MCM_LOG_ERROR, "association rejected by %s", scu->peer.c_str());
         return mcm_fail(MCM_EREJECTED, "%s rejected the association %s: %s (source: %s)", scu->peer.c_str(),
                         reject_result_text(rej), reject_reason_text(rej), reject_source_text(rej));
     }
-    int code = MCM_ENET;
-    const char *why = "cannot negotiate an association";
-    if (c == DUL_READTIMEOUT || text_has(c, "imeout")) {
-        code = MCM_ETIMEOUT;
-        why = "no association answer within the ACSE timeout";
-    } else if (c == DUL_PEERABORTEDASSOCIATION) {
-        code = MCM_EABORTED;
-        why = "the peer aborted the association request";
-    } else if (text_has(c, "unknown host")) {
-        why = "cannot resolve the host name";
-    } else if (text_has(c, "TCP Initialization Error")) {
-        why = "cannot connect (is an SCP listening there?)";
+    const char *why;
+    switch (failure.failure) {
+    case McmFailure::Timeout: why = "no association answer within the ACSE timeout"; break;
+    case McmFailure::ConnectTimeout: why = "cannot connect within the ACSE timeout"; break;
+    case McmFailure::PeerAborted:
+        why = "the peer aborted the association request (A-ABORT, or the connection closed)";
+        break;
+    case McmFailure::UnknownHost: why = "cannot resolve the host name"; break;
+    case McmFailure::ConnectFailed: why = "cannot connect (is an SCP listening there?)"; break;
+    case McmFailure::InvalidPdu: why = "the peer answered with an invalid PDU"; break;
+    default: why = "cannot negotiate an association"; break;
     }
-    scu_log(scu, MCM_LOG_ERROR, "association with %s failed: %s (%s)", scu->peer.c_str(), why, c.text());
-    return mcm_fail(code, "%s: %s (%s)", scu->peer.c_str(), why, c.text());
+    std::string text = mcm_condition_text(c);
+    scu_log(scu, MCM_LOG_ERROR, "association with %s failed: %s (%s)", scu->peer.c_str(), why, text.c_str());
+    return mcm_fail(failure.error, "%s: %s (%s)", scu->peer.c_str(), why, text.c_str());
 }
 
 /* ---- DIMSE exchange ---- */
@@ -1018,11 +1015,16 @@ MCM_EXTERN int mcm_scu_release(mcm_scu *scu)
         OFCondition c = ASC_releaseAssociation(scu->association);
         if (c.bad()) {
             (void)ASC_abortAssociation(scu->association);
-            scu_log(scu, MCM_LOG_ERROR, "release failed: %s", c.text());
-            if (c == DUL_PEERABORTEDASSOCIATION)
-                return mcm_fail(MCM_EABORTED, "the peer aborted the association during release");
-            return mcm_fail(text_has(c, "imeout") ? MCM_ETIMEOUT : MCM_ENET,
-                            "release of the association with %s failed: %s", scu->peer.c_str(), c.text());
+            McmConditionClass failure = mcm_condition_classify(c);
+            std::string text = mcm_condition_text(c);
+            scu_log(scu, MCM_LOG_ERROR, "release failed: %s (%s)", failure.word, text.c_str());
+            if (failure.failure == McmFailure::PeerAborted)
+                return mcm_fail(
+                    MCM_EABORTED,
+                    "the peer aborted the association during release (A-ABORT, or the connection closed): %s",
+                    text.c_str());
+            return mcm_fail(failure.error, "release of the association with %s failed: %s (%s)", scu->peer.c_str(),
+                            failure.word, text.c_str());
         }
         return MCM_OK;
     });

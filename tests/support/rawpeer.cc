@@ -466,6 +466,25 @@ extern "C" int mcm_rawpeer_drop_mid_dataset(mcm_rawpeer *peer)
     return cut.cut ? 0 : -1;
 }
 
+extern "C" int mcm_rawpeer_send_raw(mcm_rawpeer *peer, const void *bytes, size_t n, int close_after)
+{
+    if (peer->dead || peer->assoc == nullptr || peer->layer.socket_fd < 0)
+        return -1;
+    peer->dead = true;
+    const char *p = static_cast<const char *>(bytes);
+    while (n > 0) {
+        ssize_t w = write(peer->layer.socket_fd, p, n);
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+    /* Shut down, not closed: DCMTK owns the descriptor and closes it in mcm_rawpeer_free(). */
+    if (close_after)
+        shutdown(peer->layer.socket_fd, SHUT_RDWR);
+    return 0;
+}
+
 extern "C" int mcm_rawpeer_abort(mcm_rawpeer *peer)
 {
     if (peer->assoc == nullptr)

@@ -95,6 +95,10 @@ int mcm_rawpeer_store(mcm_rawpeer *peer, const char *path, mcm_rawpeer_reply *re
  * the first data PDV has left: the SCP sees half a data set and then nothing. The peer is dead
  * afterwards (free it). */
 int mcm_rawpeer_drop_mid_dataset(mcm_rawpeer *peer);
+/* Write n bytes as they are (a broken PDU) on the association's connection, then shut the
+ * connection down (close_after 1: the SCP sees it closed) or leave it open and silent (0). The
+ * peer is dead afterwards (free it). */
+int mcm_rawpeer_send_raw(mcm_rawpeer *peer, const void *bytes, size_t n, int close_after);
 /* A-ABORT; drop the TCP connection without any PDU; A-RELEASE. The peer can only be freed after. */
 int mcm_rawpeer_abort(mcm_rawpeer *peer);
 int mcm_rawpeer_drop(mcm_rawpeer *peer);

@@ -13,9 +13,11 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmnet/assoc.h>
+#include <dcmtk/dcmnet/dcmtrans.h>
 #include <dcmtk/dcmnet/dimse.h>
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,12 +33,28 @@
 #include <thread>
 #include <vector>
 
+/* The peer's transport: ours (tuned or plain TCP, as the options say), remembering the socket of
+ * the association being served (one at a time) so that the peer can write broken PDUs on it. */
+class PeerLayer : public McmTransportLayer
+{
+  public:
+    explicit PeerLayer(bool tune) : McmTransportLayer(tune)
+    {
+    }
+    DcmTransportConnection *createConnection(DcmNativeSocketType socket, OFBool useSecureLayer) override
+    {
+        last_socket.store(socket);
+        return McmTransportLayer::createConnection(socket, useSecureLayer);
+    }
+    std::atomic<int> last_socket{-1};
+};
+
 struct mcm_test_peer {
     mcm_test_peer_options options;
     std::string ae_title;
     uint16_t port = 0;
     T_ASC_Network *network = NULL;
-    std::unique_ptr<McmTransportLayer> layer;
+    std::unique_ptr<PeerLayer> layer;
     std::thread thread;
     std::atomic<bool> stop{false};
 
@@ -100,6 +118,59 @@ void build_detail(const mcm_test_reply &reply, DcmDataset &detail)
     put_tags(detail, DCM_AttributeIdentifierList, reply.attribute_identifiers, reply.attribute_identifier_count);
 }
 
+void write_all(int fd, const unsigned char *bytes, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, bytes, n);
+        if (w <= 0)
+            return;
+        bytes += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Keep the connection until the other side closes it (or the peer stops, or 60 s pass: a bound for
+ * a broken build). */
+void wait_until_closed(mcm_test_peer *peer, int fd)
+{
+    double end = mcm_test_now_ms() + 60000;
+    while (!peer->stop && mcm_test_now_ms() < end) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 100) > 0) {
+            char buffer[512];
+            if (read(fd, buffer, sizeof buffer) <= 0)
+                return;
+        }
+    }
+}
+
+/* Do what how says instead of the protocol's next PDU. The socket is shut down rather than
+ * closed, so that DCMTK, which owns the descriptor, closes it once (a second close could hit a
+ * descriptor another thread of the test has opened meanwhile). */
+void misbehave(mcm_test_peer *peer, T_ASC_Association *assoc, int how)
+{
+    static const unsigned char half_pdu[] = {0x04, 0, 0, 0, 0, 100, 0, 0, 0, 96};
+    static const unsigned char partial_header[] = {0x04, 0, 0};
+    static const unsigned char unknown_pdu[] = {0x55, 0, 0, 0, 0, 2, 'x', 'x'};
+    static const unsigned char overlong_pdu[] = {0x04, 0, 0x7F, 0xFF, 0xFF, 0xFF};
+    int fd = peer->layer->last_socket.load();
+    switch (how) {
+    case MCM_TEST_ABORT: ASC_abortAssociation(assoc); return;
+    case MCM_TEST_CLOSE: shutdown(fd, SHUT_RDWR); return;
+    case MCM_TEST_SILENT: wait_until_closed(peer, fd); return;
+    case MCM_TEST_RELEASE: ASC_releaseAssociation(assoc); return; /* the SCU answers with an A-ABORT */
+    case MCM_TEST_HALF_PDU:
+        write_all(fd, half_pdu, sizeof half_pdu);
+        shutdown(fd, SHUT_RDWR);
+        return;
+    case MCM_TEST_PARTIAL_HEADER: write_all(fd, partial_header, sizeof partial_header); break;
+    case MCM_TEST_UNKNOWN_PDU: write_all(fd, unknown_pdu, sizeof unknown_pdu); break;
+    case MCM_TEST_OVERLONG_PDU: write_all(fd, overlong_pdu, sizeof overlong_pdu); break;
+    default: return;
+    }
+    wait_until_closed(peer, fd);
+}
+
 /* Answer one N-service request; false if the association ended. */
 bool answer(mcm_test_peer *peer, T_ASC_Association *assoc, T_ASC_PresentationContextID context,
             T_DIMSE_Message &request, mcm_test_received &entry)
@@ -154,8 +225,8 @@ bool answer(mcm_test_peer *peer, T_ASC_Association *assoc, T_ASC_PresentationCon
     mcm_test_reply reply = next_reply(peer);
     if (reply.delay_ms > 0)
         std::this_thread::sleep_for(std::chrono::milliseconds(reply.delay_ms));
-    if (reply.abort_instead) {
-        ASC_abortAssociation(assoc);
+    if (reply.abort_instead || reply.instead != MCM_TEST_BEHAVE) {
+        misbehave(peer, assoc, reply.abort_instead ? MCM_TEST_ABORT : reply.instead);
         return false;
     }
     DcmDataset reply_data;
@@ -237,7 +308,10 @@ void serve_association(mcm_test_peer *peer, T_ASC_Association *assoc, int number
         if (c == DIMSE_NODATAAVAILABLE)
             continue;
         if (c == DUL_PEERREQUESTEDRELEASE) {
-            ASC_acknowledgeRelease(assoc);
+            if (peer->options.on_release != MCM_TEST_BEHAVE)
+                misbehave(peer, assoc, peer->options.on_release);
+            else
+                ASC_acknowledgeRelease(assoc);
             return;
         }
         if (c.bad())
@@ -308,6 +382,8 @@ void run(mcm_test_peer *peer)
             T_ASC_RejectParameters rej = {ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
                                           wrong_ae ? ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED : ASC_REASON_SU_NOREASON};
             ASC_rejectAssociation(assoc, &rej);
+        } else if (peer->options.on_associate != MCM_TEST_BEHAVE) {
+            misbehave(peer, assoc, peer->options.on_associate);
         } else {
             const char *abstracts[] = {UID_VerificationSOPClass, MCM_SOP_CLASS_UID};
             const char *both[] = {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax};
@@ -365,10 +441,9 @@ extern "C" mcm_test_peer *mcm_test_peer_start(const mcm_test_peer_options *optio
     }
     if (peer->network == NULL)
         return NULL;
-    if (peer->options.tcp_tuning) {
-        peer->layer.reset(new McmTransportLayer(true));
-        ASC_setTransportLayer(peer->network, peer->layer.get(), 0);
-    }
+    /* Untuned, the layer makes the plain DcmTCPConnection that DCMTK's default layer makes. */
+    peer->layer.reset(new PeerLayer(peer->options.tcp_tuning != 0));
+    ASC_setTransportLayer(peer->network, peer->layer.get(), 0);
     mcm_test_peer *p = peer.get();
     peer->thread = std::thread([p] { run(p); });
     return peer.release();

@@ -3,7 +3,8 @@
  * DCMTK's raw ASC_/DIMSE_ API (tests/support/testpeer.cc): a real DICOM acceptor on 127.0.0.1 running in
  * a thread. It answers C-ECHO, and answers each N-CREATE, N-ACTION and N-GET with the next reply
  * the test queued (status, every status detail field, a data set), recording what it received.
- * It is not the library's SCP (that is lib/dcmtk/scp.cc); it exists so that every reply field can
+ * Where a test asks, it breaks the protocol instead (mcm_test_misbehaviour).
+ * It is not the library's SCP (that is lib/dcmtk/scp*.cc); it exists so that every reply field can
  * be produced on demand.
  */
 #ifndef MCM_TESTS_TESTPEER_H
@@ -18,12 +19,29 @@
 extern "C" {
 #endif
 
+/* How the peer breaks the protocol where a test asks it to (instead of an A-ASSOCIATE-AC, an
+ * A-RELEASE-RP or a reply): each provokes one DCMTK failure condition in the SCU
+ * (tests/dcmtk/suite_conditions.c). */
+typedef enum mcm_test_misbehaviour {
+    MCM_TEST_BEHAVE = 0,     /* what the protocol says */
+    MCM_TEST_ABORT,          /* an A-ABORT instead */
+    MCM_TEST_CLOSE,          /* close the connection (FIN) between PDUs instead */
+    MCM_TEST_SILENT,         /* send nothing; keep the connection until the SCU closes it */
+    MCM_TEST_RELEASE,        /* an A-RELEASE-RQ of its own instead (replies only) */
+    MCM_TEST_HALF_PDU,       /* a P-DATA-TF header and 4 of the 100 bytes it announces, then close */
+    MCM_TEST_PARTIAL_HEADER, /* 3 of the 6 bytes of a PDU header, then nothing (kept open) */
+    MCM_TEST_UNKNOWN_PDU,    /* a PDU of type 55H, which PS3.8 9.3 does not define (kept open) */
+    MCM_TEST_OVERLONG_PDU    /* a P-DATA-TF header announcing 2 GiB, beyond any maximum PDU length */
+} mcm_test_misbehaviour;
+
 typedef struct mcm_test_peer_options {
     const char *ae_title; /* called AE title accepted; NULL accepts any */
     int reject;           /* 1: reject every association (permanent, service user, no reason) */
     int accept_mcm;       /* 1: accept the MCM context (default in init) */
     int implicit_only;    /* 1: accept only implicit VR little endian */
     int tcp_tuning;       /* 1: our transport layer (NODELAY + QUICKACK); 0: DCMTK's plain TCP */
+    int on_associate;     /* mcm_test_misbehaviour instead of accepting (BEHAVE, ABORT, CLOSE, SILENT) */
+    int on_release;       /* mcm_test_misbehaviour instead of the A-RELEASE-RP (BEHAVE, ABORT, CLOSE, SILENT) */
 } mcm_test_peer_options;
 
 /* accept_mcm 1, everything else 0 / NULL. */
@@ -47,6 +65,7 @@ typedef struct mcm_test_reply {
                                             * asked for), NULL: none */
     int delay_ms;                          /* wait before answering */
     int abort_instead;                     /* 1: send A-ABORT instead of a reply */
+    int instead;                           /* mcm_test_misbehaviour instead of the reply */
 } mcm_test_reply;
 
 /* What the peer received: one entry per DIMSE request. */
