@@ -148,13 +148,20 @@ $(MEDIA_SHARED_LIB): $(MEDIA_LIB_OBJ) $(SHARED_LIB) build-aux/exports.map Makefi
 	$(Q)ln -sf $(MEDIA_SONAME) $(BUILD)/libdcmmcm-media.so
 
 # The example tools link only the public API, against the static libraries: mcmscu libdcmmcm
-# alone, mcmscp (which writes media) libdcmmcm-media too.
+# alone, mcmscp (which writes media) libdcmmcm-media too. examples/common/ is code the tools share
+# (their option tables' parser): linked into each, never a tool of its own.
+TOOL_COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard examples/common/*.c))
+$(TOOL_COMMON_OBJ): $(BUILD)/obj/examples/common/%.o: examples/common/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=c11 $(WARN) -Iinclude -D_DEFAULT_SOURCE $(CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
+
 $(BUILD)/mcmscp: EXAMPLE_LIBS = $(MEDIA_STATIC_LIB) $(STATIC_LIB) $(MEDIA_LIBS) $(LIBS)
 $(BUILD)/mcmscp: $(MEDIA_STATIC_LIB)
-$(BUILD)/%: examples/%.c $(STATIC_LIB)
+$(BUILD)/%: examples/%.c $(TOOL_COMMON_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  CCLD    $@")
-	$(Q)$(CC) -std=c11 $(WARN) -Iinclude -D_DEFAULT_SOURCE $(CFLAGS) $(SAN) -o $@.o -c $<
-	$(Q)$(CXX) $(SAN) $(LDFLAGS) -o $@ $@.o $(or $(EXAMPLE_LIBS),$(STATIC_LIB) $(LIBS))
+	$(Q)$(CC) -std=c11 $(WARN) -Iinclude -D_DEFAULT_SOURCE $(CFLAGS) $(SAN) -MMD -MP -MT $@ -MF $@.d -o $@.o -c $<
+	$(Q)$(CXX) $(SAN) $(LDFLAGS) -o $@ $@.o $(TOOL_COMMON_OBJ) $(or $(EXAMPLE_LIBS),$(STATIC_LIB) $(LIBS))
 
 examples: $(EXAMPLES)
 
@@ -279,4 +286,4 @@ uninstall:
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan
 
--include $(LIB_OBJ:.o=.d) $(MEDIA_LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MEDIA_LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TOOL_COMMON_OBJ:.o=.d) $(EXAMPLES:=.d)

@@ -10,9 +10,12 @@
  * request to standard error, and stops cleanly on SIGINT or SIGTERM.
  *
  * Uses only the public API (dcmmcm.h); the options follow DCMTK's storescp where they overlap
- * (-aet, -v, -d, --log-level, positional port). Exit codes: see usage() and mcmscp(1). This file
- * owns the command line and the process (signals, exit codes); it must not reach into the library.
+ * (-aet, -v, -d, --log-level, positional port). Options and exit codes: option_table and
+ * MCMSCP_EXIT_CODES below, and mcmscp(1). This file owns the command line and the process
+ * (signals, exit codes); it must not reach into the library.
  */
+#include "common/options.h"
+
 #include <dcmmcm.h>
 #include <dcmmcm/media.h>
 
@@ -28,12 +31,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum exit_code {
-    EXIT_STOPPED = 0, /* stopped by SIGINT or SIGTERM (or --help, --version) */
-    EXIT_NETWORK = 3, /* the port cannot be listened on (in use, not our address) */
-    EXIT_LOCAL = 5,   /* a directory, the database or the writer cannot be set up; a fatal error */
-    EXIT_USAGE = 64   /* bad command line or option value */
-};
+/* The exit codes, once: the enum below and --help's summary come from this list, and
+ * check-tool-options.sh holds mcmscp(1)'s EXIT STATUS to that summary. */
+#define MCMSCP_EXIT_CODES(X)                                                                                           \
+    X(EXIT_STOPPED, 0, "stopped by SIGINT or SIGTERM") /* (or --help, --version) */                                    \
+    X(EXIT_NETWORK, 3, "cannot listen")                /* the port cannot be listened on (in use, not our address) */  \
+    X(EXIT_LOCAL, 5, "local error (storage, output, database)") /* or the writer; a fatal error */                     \
+    X(EXIT_USAGE, 64, "bad usage")                              /* bad command line or option value */
+
+enum exit_code { MCMSCP_EXIT_CODES(TOOL_EXIT_ENUM) };
+static const tool_exit_code exit_codes[] = {MCMSCP_EXIT_CODES(TOOL_EXIT_ROW)};
 
 static const char *program = "mcmscp";
 
@@ -161,6 +168,128 @@ static void on_signal(int signo)
 
 /* ---- the command line ---- */
 
+/* The options, once: the parser (parse_arguments) and --help are made from this table, and
+ * check-tool-options.sh holds mcmscp(1)'s OPTIONS to --help. DCMTK's storescp spellings where
+ * they overlap (-aet, -v, -d, --log-level), GNU long options for the rest. */
+enum option_id {
+    OPT_STORAGE = 1,
+    OPT_OUTPUT,
+    OPT_DB,
+    OPT_AETITLE,
+    OPT_ALLOW,
+    OPT_BIND,
+    OPT_MAX_ASSOCIATIONS,
+    OPT_ACSE_TIMEOUT,
+    OPT_DIMSE_TIMEOUT,
+    OPT_MAX_PDU,
+    OPT_PROFILE,
+    OPT_STRICT,
+    OPT_ANNEX_C,
+    OPT_ACCEPT_UNKNOWN_SOP_CLASSES,
+    OPT_QUEUE_LIMIT,
+    OPT_MAX_COPIES,
+    OPT_RETENTION_IDLE,
+    OPT_RETENTION_DONE,
+    OPT_RETENTION_INSTANCES,
+    OPT_WORKERS,
+    OPT_CAPACITY,
+    OPT_USB_CAPACITY,
+    OPT_VIEWER,
+    OPT_STAGING,
+    OPT_KEEP_STAGING,
+    OPT_COPY_FILES,
+    OPT_APPLICATION_ID,
+    OPT_NO_LABEL_PNG,
+    OPT_NO_LABEL_PDF,
+    OPT_LABEL_DPI,
+    OPT_IMAGE_COMMAND,
+    OPT_VERBOSE,
+    OPT_DEBUG,
+    OPT_QUIET,
+    OPT_LOG_LEVEL,
+    OPT_HELP,
+    OPT_VERSION
+};
+
+static const tool_option option_table[] = {
+    {0, {NULL, NULL}, NULL, "where things go (all three required):"},
+    {OPT_STORAGE, {"--storage", NULL}, "DIR", "received instances (created if missing)"},
+    {OPT_OUTPUT, {"--output", NULL}, "DIR", "media: DIR/<request UID>/VOL001.iso, labels, JOB.json"},
+    {OPT_DB, {"--db", NULL}, "FILE", "the SQLite job store (created if missing)"},
+    {0, {NULL, NULL}, NULL, "network:"},
+    {OPT_AETITLE, {"-aet", "--aetitle"}, "TITLE", "our AE title (default MCMSCP)"},
+    {OPT_ALLOW,
+     {"--allow", NULL},
+     "TITLE",
+     "accept associations only from this calling AE title\n(repeatable; default: any)"},
+    {OPT_BIND, {"--bind", NULL}, "ADDRESS", "IPv4 address to listen on (default: all)"},
+    {OPT_MAX_ASSOCIATIONS, {"--max-associations", NULL}, "N", "simultaneous associations (default 16)"},
+    {OPT_ACSE_TIMEOUT, {"--acse-timeout", NULL}, "S", "association negotiation timeout (default 30)"},
+    {OPT_DIMSE_TIMEOUT, {"--dimse-timeout", NULL}, "S", "abort an association idle this long (default 300)"},
+    {OPT_MAX_PDU, {"--max-pdu", NULL}, "BYTES", "maximum receive PDU, 4096 to 131072 (default 65536)"},
+    {0, {NULL, NULL}, NULL, "requests:"},
+    {OPT_PROFILE,
+     {"--profile", NULL},
+     "ID",
+     "default Requested Media Application Profile (default\nSTD-GEN-CD; e.g. STD-GEN-DVD-JPEG, STD-GEN-USB-JPEG)"},
+    {OPT_STRICT,
+     {"--strict", NULL},
+     NULL,
+     "refuse requests with unknown attributes (0105), empty\nvalues (0121), or File-set IDs not fit for a DICOMDIR "
+     "(0106)"},
+    {OPT_ANNEX_C, {"--annex-c", NULL}, NULL, "send only the status details PS3.7 Annex C lists"},
+    {OPT_ACCEPT_UNKNOWN_SOP_CLASSES,
+     {"--accept-unknown-sop-classes", NULL},
+     NULL,
+     "also store private SOP classes DCMTK does not know"},
+    {OPT_QUEUE_LIMIT,
+     {"--queue-limit", NULL},
+     "N",
+     "live requests at most; more are refused with 0213 (default 0:\nno limit)"},
+    {OPT_MAX_COPIES, {"--max-copies", NULL}, "N", "Number of Copies above N is refused with 0115 (default 99)"},
+    {OPT_RETENTION_IDLE, {"--retention-idle", NULL}, "TIME", "keep requests never initiated (default 24h)"},
+    {OPT_RETENTION_DONE, {"--retention-done", NULL}, "TIME", "keep DONE and FAILURE results (default 7d)"},
+    {OPT_RETENTION_INSTANCES,
+     {"--retention-instances", NULL},
+     "TIME",
+     "keep received instances no live request uses (default 7d)\nTIME: N, Ns, Nm, Nh, Nd, Nw or forever"},
+    {0, {NULL, NULL}, NULL, "media:"},
+    {OPT_WORKERS, {"--workers", NULL}, "N", "requests written at the same time (default 1)"},
+    {OPT_CAPACITY,
+     {"--capacity", NULL},
+     "SIZE",
+     "capacity of every medium, e.g. 650M, 4.7G, 25G (default: the\nprofile's: CD 737,280,000 bytes, DVD 4.7G, BD "
+     "25G)"},
+    {OPT_USB_CAPACITY,
+     {"--usb-capacity", NULL},
+     "SIZE",
+     "capacity of USB/flash media (default: unlimited)\nSIZE: bytes, or with K, M, G, T (x1000) or Ki, Mi, Gi, Ti "
+     "(x1024)"},
+    {OPT_VIEWER,
+     {"--viewer", NULL},
+     "DIR",
+     "display application copied to every volume when a request\nasks for one (Include Display Application YES)"},
+    {OPT_STAGING, {"--staging", NULL}, "DIR", "where volumes are assembled (default OUTPUT/.staging)"},
+    {OPT_KEEP_STAGING, {"--keep-staging", NULL}, NULL, "keep each volume's file-set tree (STAGING/<UID>/VOL001/)"},
+    {OPT_COPY_FILES, {"--copy-files", NULL}, NULL, "copies 2..n as files, not hard links"},
+    {OPT_APPLICATION_ID, {"--application-id", NULL}, "TEXT", "ISO 9660 Application Identifier (default DCMMCM)"},
+    {OPT_NO_LABEL_PNG, {"--no-label-png", NULL}, NULL, "no PNG label"},
+    {OPT_NO_LABEL_PDF, {"--no-label-pdf", NULL}, NULL, "no PDF label"},
+    {OPT_LABEL_DPI, {"--label-dpi", NULL}, "N", "PNG label resolution, 72 to 1200 (default 300)"},
+    {OPT_IMAGE_COMMAND,
+     {"--image-command", NULL},
+     "COMMAND",
+     "run the shell COMMAND for each image written (before it\nis verified): $1 the image, $2 the volume, $3 the "
+     "volumes;\nnon-zero fails the request (MCD_FAILURE)"},
+    {0, {NULL, NULL}, NULL, "output:"},
+    {OPT_VERBOSE, {"-v", "--verbose"}, NULL, "one line per request and job step (the default)"},
+    {OPT_DEBUG, {"-d", "--debug"}, NULL, "debug messages, DCMTK's included"},
+    {OPT_QUIET, {"-q", "--quiet"}, NULL, "warnings and errors only"},
+    {OPT_LOG_LEVEL, {"--log-level", NULL}, "LEVEL", "error, warning, info, debug or trace"},
+    {OPT_HELP, {"-h", "--help"}, NULL, "this help"},
+    {OPT_VERSION, {"--version", NULL}, NULL, "the version"},
+};
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -171,63 +300,11 @@ static void usage(FILE *out)
             "images with labels. Port 11112 by default; 0 picks a free port. Prints one line\n"
             "\"listening on ADDRESS port PORT as AETITLE\" on standard output, then logs on standard\n"
             "error until SIGINT or SIGTERM.\n"
-            "\n"
-            "where things go (all three required):\n"
-            "  --storage DIR               received instances (created if missing)\n"
-            "  --output DIR                media: DIR/<request UID>/VOL001.iso, labels, JOB.json\n"
-            "  --db FILE                   the SQLite job store (created if missing)\n"
-            "network:\n"
-            "  -aet, --aetitle TITLE       our AE title (default MCMSCP)\n"
-            "  --allow TITLE               accept associations only from this calling AE title\n"
-            "                              (repeatable; default: any)\n"
-            "  --bind ADDRESS              IPv4 address to listen on (default: all)\n"
-            "  --max-associations N        simultaneous associations (default 16)\n"
-            "  --acse-timeout S            association negotiation timeout (default 30)\n"
-            "  --dimse-timeout S           abort an association idle this long (default 300)\n"
-            "  --max-pdu BYTES             maximum receive PDU, 4096 to 131072 (default 65536)\n"
-            "requests:\n"
-            "  --profile ID                default Requested Media Application Profile (default\n"
-            "                              STD-GEN-CD; e.g. STD-GEN-DVD-JPEG, STD-GEN-USB-JPEG)\n"
-            "  --strict                    refuse requests with unknown attributes (0105), empty\n"
-            "                              values (0121), or File-set IDs not fit for a DICOMDIR (0106)\n"
-            "  --annex-c                   send only the status details PS3.7 Annex C lists\n"
-            "  --accept-unknown-sop-classes  also store private SOP classes DCMTK does not know\n"
-            "  --queue-limit N             live requests at most; more are refused with 0213 (default 0:\n"
-            "                              no limit)\n"
-            "  --max-copies N              Number of Copies above N is refused with 0115 (default 99)\n"
-            "  --retention-idle TIME       keep requests never initiated (default 24h)\n"
-            "  --retention-done TIME       keep DONE and FAILURE results (default 7d)\n"
-            "  --retention-instances TIME  keep received instances no live request uses (default 7d)\n"
-            "                              TIME: N, Ns, Nm, Nh, Nd, Nw or forever\n"
-            "media:\n"
-            "  --workers N                 requests written at the same time (default 1)\n"
-            "  --capacity SIZE             capacity of every medium, e.g. 650M, 4.7G, 25G (default: the\n"
-            "                              profile's: CD 737,280,000 bytes, DVD 4.7G, BD 25G)\n"
-            "  --usb-capacity SIZE         capacity of USB/flash media (default: unlimited)\n"
-            "                              SIZE: bytes, or with K, M, G, T (x1000) or Ki, Mi, Gi, Ti (x1024)\n"
-            "  --viewer DIR                display application copied to every volume when a request\n"
-            "                              asks for one (Include Display Application YES)\n"
-            "  --staging DIR               where volumes are assembled (default OUTPUT/.staging)\n"
-            "  --keep-staging              keep each volume's file-set tree (STAGING/<UID>/VOL001/)\n"
-            "  --copy-files                copies 2..n as files, not hard links\n"
-            "  --application-id TEXT       ISO 9660 Application Identifier (default DCMMCM)\n"
-            "  --no-label-png              no PNG label\n"
-            "  --no-label-pdf              no PDF label\n"
-            "  --label-dpi N               PNG label resolution, 72 to 1200 (default 300)\n"
-            "  --image-command COMMAND     run the shell COMMAND for each image written (before it\n"
-            "                              is verified): $1 the image, $2 the volume, $3 the volumes;\n"
-            "                              non-zero fails the request (MCD_FAILURE)\n"
-            "output:\n"
-            "  -v, --verbose               one line per request and job step (the default)\n"
-            "  -d, --debug                 debug messages, DCMTK's included\n"
-            "  -q, --quiet                 warnings and errors only\n"
-            "  --log-level LEVEL           error, warning, info, debug or trace\n"
-            "  -h, --help                  this help\n"
-            "  --version                   the version\n"
-            "\n"
-            "exit codes: 0 stopped by SIGINT or SIGTERM, 3 cannot listen, 5 local error (storage,\n"
-            "            output, database), 64 bad usage\n",
+            "\n",
             program);
+    tool_print_options(out, option_table, sizeof option_table / sizeof option_table[0], 30);
+    fputc('\n', out);
+    tool_print_exit_codes(out, exit_codes, sizeof exit_codes / sizeof exit_codes[0]);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -344,183 +421,118 @@ typedef struct settings {
     mcm_log_level level;
 } settings;
 
-/* Options that take a value; everything else is a flag or a positional argument. */
-static int takes_value(const char *name)
-{
-    static const char *const names[] = {"-aet",
-                                        "--aetitle",
-                                        "--allow",
-                                        "--bind",
-                                        "--max-associations",
-                                        "--acse-timeout",
-                                        "--dimse-timeout",
-                                        "--max-pdu",
-                                        "--storage",
-                                        "--output",
-                                        "--db",
-                                        "--profile",
-                                        "--queue-limit",
-                                        "--max-copies",
-                                        "--retention-idle",
-                                        "--retention-done",
-                                        "--retention-instances",
-                                        "--workers",
-                                        "--capacity",
-                                        "--usb-capacity",
-                                        "--viewer",
-                                        "--staging",
-                                        "--application-id",
-                                        "--label-dpi",
-                                        "--image-command",
-                                        "--log-level"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Parse argv into s. Returns -1 to go on, or an exit code (0 after --help or --version). */
-static int parse_arguments(int argc, char **argv, settings *s)
+/* The options and the port in the order given (the last of a repeated option wins; --allow adds
+ * up). Returns -1 to go on, or an exit code (0 after --help or --version). */
+static int parse_options(tool_parser *parser, settings *s)
 {
     unsigned long port = 11112, n;
-    int have_port = 0, only_positional = 0;
-    s->allowed = calloc((size_t)argc, sizeof *s->allowed);
-    if (s->allowed == NULL) {
-        fprintf(stderr, "%s: out of memory\n", program);
-        return EXIT_LOCAL;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+    int have_port = 0, id;
+    while ((id = tool_parse_next(parser)) != TOOL_PARSE_END) {
+        const char *value = parser->value;
+        const char *name = parser->name;
+        switch (id) {
+        case TOOL_PARSE_POSITIONAL:
             if (have_port)
-                return usage_error("unexpected argument \"%s\"", arg);
-            if (!parse_unsigned(arg, 0, 65535, &port))
-                return usage_error("the port must be a number from 0 to 65535, not \"%s\"", arg);
+                return usage_error("unexpected argument \"%s\"", value);
+            if (!parse_unsigned(value, 0, 65535, &port))
+                return usage_error("the port must be a number from 0 to 65535, not \"%s\"", value);
             have_port = 1;
-            continue;
-        }
-        if (strcmp(arg, "--") == 0) {
-            only_positional = 1;
-            continue;
-        }
-        /* --name=value or --name value. */
-        char name[64];
-        const char *value = NULL;
-        const char *eq = strchr(arg, '=');
-        if (strncmp(arg, "--", 2) == 0 && eq != NULL) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
-            value = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", arg);
-        }
-        if (takes_value(name)) {
-            if (value == NULL && i + 1 < argc)
-                value = argv[++i];
-            if (value == NULL)
-                return usage_error("%s needs a value", name);
-        } else if (value != NULL) {
-            return usage_error("%s takes no value", name);
-        }
-#define IS(x) (strcmp(name, (x)) == 0)
-        if (IS("-h") || IS("--help")) {
-            usage(stdout);
-            return EXIT_STOPPED;
-        } else if (IS("--version")) {
+            break;
+        case TOOL_PARSE_MISSING_VALUE: return usage_error("%s needs a value", name);
+        case TOOL_PARSE_UNEXPECTED_VALUE: return usage_error("%s takes no value", name);
+        case TOOL_PARSE_UNKNOWN: return usage_error("unknown option %s", name);
+        case OPT_HELP: usage(stdout); return EXIT_STOPPED;
+        case OPT_VERSION:
             printf("%s %s (dcmmcm %s)\n", program, MCM_VERSION_STRING, mcm_version());
             return EXIT_STOPPED;
-        } else if (IS("-v") || IS("--verbose")) {
-            s->level = MCM_LOG_INFO;
-        } else if (IS("-d") || IS("--debug")) {
-            s->level = MCM_LOG_DEBUG;
-        } else if (IS("-q") || IS("--quiet")) {
-            s->level = MCM_LOG_WARNING;
-        } else if (IS("--log-level")) {
+        case OPT_VERBOSE: s->level = MCM_LOG_INFO; break;
+        case OPT_DEBUG: s->level = MCM_LOG_DEBUG; break;
+        case OPT_QUIET: s->level = MCM_LOG_WARNING; break;
+        case OPT_LOG_LEVEL:
             if (!parse_level(value, &s->level))
                 return usage_error("--log-level takes error, warning, info, debug or trace, not \"%s\"", value);
-        } else if (IS("-aet") || IS("--aetitle")) {
-            s->scp.ae_title = value;
-        } else if (IS("--allow")) {
-            s->allowed[s->allowed_count++] = value;
-        } else if (IS("--bind")) {
-            s->scp.bind_address = value;
-        } else if (IS("--max-associations")) {
+            break;
+        case OPT_AETITLE: s->scp.ae_title = value; break;
+        case OPT_ALLOW: s->allowed[s->allowed_count++] = value; break;
+        case OPT_BIND: s->scp.bind_address = value; break;
+        case OPT_MAX_ASSOCIATIONS:
             if (!parse_unsigned(value, 1, 1000, &n))
                 return usage_error("--max-associations takes 1 to 1000, not \"%s\"", value);
             s->scp.max_associations = (unsigned)n;
-        } else if (IS("--acse-timeout") || IS("--dimse-timeout")) {
+            break;
+        case OPT_ACSE_TIMEOUT:
+        case OPT_DIMSE_TIMEOUT:
             if (!parse_unsigned(value, 1, 86400, &n))
                 return usage_error("%s takes seconds, 1 to 86400, not \"%s\"", name, value);
-            *(IS("--acse-timeout") ? &s->scp.acse_timeout_seconds : &s->scp.dimse_timeout_seconds) = (int)n;
-        } else if (IS("--max-pdu")) {
+            *(id == OPT_ACSE_TIMEOUT ? &s->scp.acse_timeout_seconds : &s->scp.dimse_timeout_seconds) = (int)n;
+            break;
+        case OPT_MAX_PDU:
             if (!parse_unsigned(value, 4096, 131072, &n))
                 return usage_error("--max-pdu takes 4096 to 131072, not \"%s\"", value);
             s->scp.max_pdu = (uint32_t)n;
-        } else if (IS("--storage")) {
-            s->scp.storage_dir = value;
-        } else if (IS("--output")) {
-            s->output_dir = value;
-        } else if (IS("--db")) {
-            s->scp.database_path = value;
-        } else if (IS("--profile")) {
+            break;
+        case OPT_STORAGE: s->scp.storage_dir = value; break;
+        case OPT_OUTPUT: s->output_dir = value; break;
+        case OPT_DB: s->scp.database_path = value; break;
+        case OPT_PROFILE:
             if (!mcm_media_profile_supported(value))
                 return usage_error("--profile: %s is not a profile this writer supports (see mcmscp(1))", value);
             s->scp.default_profile = value;
             s->media.default_profile = value;
-        } else if (IS("--strict")) {
-            s->scp.strict |= MCM_VALIDATE_STRICT;
-        } else if (IS("--annex-c")) {
-            s->scp.annex_c_details = 1;
-        } else if (IS("--accept-unknown-sop-classes")) {
-            s->scp.accept_unknown_storage = 1;
-        } else if (IS("--queue-limit")) {
+            break;
+        case OPT_STRICT: s->scp.strict |= MCM_VALIDATE_STRICT; break;
+        case OPT_ANNEX_C: s->scp.annex_c_details = 1; break;
+        case OPT_ACCEPT_UNKNOWN_SOP_CLASSES: s->scp.accept_unknown_storage = 1; break;
+        case OPT_QUEUE_LIMIT:
             if (!parse_unsigned(value, 0, 1000000, &n))
                 return usage_error("--queue-limit takes 0 to 1000000, not \"%s\"", value);
             s->scp.queue_limit = (unsigned)n;
-        } else if (IS("--max-copies")) {
+            break;
+        case OPT_MAX_COPIES:
             if (!parse_unsigned(value, 1, MCM_MAX_COPIES, &n))
                 return usage_error("--max-copies takes 1 to %d, not \"%s\"", MCM_MAX_COPIES, value);
             s->scp.max_copies = (unsigned)n;
-        } else if (IS("--retention-idle") || IS("--retention-done") || IS("--retention-instances")) {
+            break;
+        case OPT_RETENTION_IDLE:
+        case OPT_RETENTION_DONE:
+        case OPT_RETENTION_INSTANCES: {
             int64_t seconds;
             if (!parse_duration(value, &seconds))
                 return usage_error("%s takes a time such as 3600, 90m, 24h, 7d, 2w or forever, not \"%s\"", name,
                                    value);
-            *(IS("--retention-idle")   ? &s->scp.retention_idle_seconds
-              : IS("--retention-done") ? &s->scp.retention_done_seconds
-                                       : &s->scp.retention_instance_seconds) = seconds;
-        } else if (IS("--workers")) {
+            *(id == OPT_RETENTION_IDLE   ? &s->scp.retention_idle_seconds
+              : id == OPT_RETENTION_DONE ? &s->scp.retention_done_seconds
+                                         : &s->scp.retention_instance_seconds) = seconds;
+            break;
+        }
+        case OPT_WORKERS:
             if (!parse_unsigned(value, 1, 64, &n))
                 return usage_error("--workers takes 1 to 64, not \"%s\"", value);
             s->scp.media_workers = (unsigned)n;
-        } else if (IS("--capacity") || IS("--usb-capacity")) {
+            break;
+        case OPT_CAPACITY:
+        case OPT_USB_CAPACITY: {
             uint64_t bytes;
             if (!parse_size(value, &bytes))
                 return usage_error("%s takes a size such as 650M, 4.7G or 700Mi, not \"%s\"", name, value);
-            *(IS("--capacity") ? &s->media.capacity_bytes : &s->media.usb_capacity_bytes) = bytes;
-        } else if (IS("--viewer")) {
-            s->media.viewer_dir = value;
-        } else if (IS("--staging")) {
-            s->media.staging_dir = value;
-        } else if (IS("--keep-staging")) {
-            s->media.keep_staging = 1;
-        } else if (IS("--copy-files")) {
-            s->media.copy_mode = MCM_MEDIA_COPY_FILE;
-        } else if (IS("--application-id")) {
-            s->media.application_id = value;
-        } else if (IS("--no-label-png")) {
-            s->media.label_png = 0;
-        } else if (IS("--no-label-pdf")) {
-            s->media.label_pdf = 0;
-        } else if (IS("--label-dpi")) {
+            *(id == OPT_CAPACITY ? &s->media.capacity_bytes : &s->media.usb_capacity_bytes) = bytes;
+            break;
+        }
+        case OPT_VIEWER: s->media.viewer_dir = value; break;
+        case OPT_STAGING: s->media.staging_dir = value; break;
+        case OPT_KEEP_STAGING: s->media.keep_staging = 1; break;
+        case OPT_COPY_FILES: s->media.copy_mode = MCM_MEDIA_COPY_FILE; break;
+        case OPT_APPLICATION_ID: s->media.application_id = value; break;
+        case OPT_NO_LABEL_PNG: s->media.label_png = 0; break;
+        case OPT_NO_LABEL_PDF: s->media.label_pdf = 0; break;
+        case OPT_LABEL_DPI:
             if (!parse_unsigned(value, 72, 1200, &n))
                 return usage_error("--label-dpi takes 72 to 1200, not \"%s\"", value);
             s->media.label_dpi = (unsigned)n;
-        } else if (IS("--image-command")) {
-            s->image_command = value;
-        } else {
-            return usage_error("unknown option %s", name);
+            break;
+        case OPT_IMAGE_COMMAND: s->image_command = value; break;
+        default: return usage_error("unknown option %s", name); /* a row without a case: a bug here */
         }
-#undef IS
     }
     if (s->scp.storage_dir == NULL || s->output_dir == NULL || s->scp.database_path == NULL)
         return usage_error("--storage, --output and --db are required");
@@ -529,6 +541,22 @@ static int parse_arguments(int argc, char **argv, settings *s)
     s->scp.allowed_calling_ae_title_count = s->allowed_count;
     s->media.output_dir = s->output_dir;
     return -1;
+}
+
+/* Parse argv (option_table) into s. Returns -1 to go on, or an exit code (0 after --help or
+ * --version). */
+static int parse_arguments(int argc, char **argv, settings *s)
+{
+    tool_parser parser;
+    s->allowed = calloc((size_t)argc, sizeof *s->allowed);
+    if (s->allowed == NULL ||
+        tool_parser_init(&parser, option_table, sizeof option_table / sizeof option_table[0], argc, argv) != 0) {
+        fprintf(stderr, "%s: out of memory\n", program);
+        return EXIT_LOCAL;
+    }
+    int code = parse_options(&parser, s);
+    tool_parser_free(&parser);
+    return code;
 }
 
 /* The exit code for a library error while starting or running. */

@@ -6,8 +6,11 @@
  * Sends the files with C-STORE (directories recursively; non-DICOM files skipped with a note),
  * creates a media creation request (N-CREATE) referencing them, initiates it (N-ACTION), and polls
  * it (N-GET) until DONE or FAILURE, showing progress. Also --get UID and --cancel UID for an existing
- * request. Uses only the public dcmmcm API. Exit codes: see usage() and mcmscu(1).
+ * request. Uses only the public dcmmcm API. Options and exit codes: option_table and
+ * MCMSCU_EXIT_CODES below, and mcmscu(1).
  */
+#include "common/options.h"
+
 #include <dcmmcm.h>
 
 #include <dirent.h>
@@ -20,15 +23,19 @@
 #include <time.h>
 #include <unistd.h>
 
-enum exit_code {
-    EXIT_DONE = 0,       /* the request is DONE (or accepted, with --no-wait; --get/--cancel worked) */
-    EXIT_JOB_FAILED = 1, /* the request ended in FAILURE */
-    EXIT_REFUSED = 2,    /* the SCP answered a request with a failure status */
-    EXIT_NETWORK = 3,    /* network or association error */
-    EXIT_TIMEOUT = 4,    /* --timeout expired before DONE or FAILURE */
-    EXIT_LOCAL = 5,      /* a local problem: no DICOM files, unreadable files, out of memory */
-    EXIT_USAGE = 64      /* bad command line */
-};
+/* The exit codes, once: the enum below and --help's summary come from this list, and
+ * check-tool-options.sh holds mcmscu(1)'s EXIT STATUS to that summary. */
+#define MCMSCU_EXIT_CODES(X)                                                                                           \
+    X(EXIT_DONE, 0, "done")                  /* DONE (or accepted, with --no-wait; --get/--cancel worked) */           \
+    X(EXIT_JOB_FAILED, 1, "job failed")      /* the request ended in FAILURE */                                        \
+    X(EXIT_REFUSED, 2, "refused by the SCP") /* the SCP answered a request with a failure status */                    \
+    X(EXIT_NETWORK, 3, "network error")      /* network or association error */                                        \
+    X(EXIT_TIMEOUT, 4, "timeout")            /* --timeout expired before DONE or FAILURE */                            \
+    X(EXIT_LOCAL, 5, "local error")          /* a local problem: no DICOM files, unreadable files, out of memory */    \
+    X(EXIT_USAGE, 64, "bad usage")           /* bad command line */
+
+enum exit_code { MCMSCU_EXIT_CODES(TOOL_EXIT_ENUM) };
+static const tool_exit_code exit_codes[] = {MCMSCU_EXIT_CODES(TOOL_EXIT_ROW)};
 
 typedef struct options {
     const char *peer;
@@ -59,6 +66,88 @@ typedef struct file_list {
 
 static const char *program = "mcmscu";
 
+/* The options, once: the parser (parse_arguments) and --help are made from this table, and
+ * check-tool-options.sh holds mcmscu(1)'s OPTIONS to --help. DCMTK's spellings for what storescu
+ * also has (-aet, -aec, -v, -d, --log-level), GNU long options for the rest. */
+enum option_id {
+    OPT_CALLING_AE = 1,
+    OPT_CALLED_AE,
+    OPT_ACSE_TIMEOUT,
+    OPT_DIMSE_TIMEOUT,
+    OPT_MAX_PDU,
+    OPT_LABEL,
+    OPT_LABEL_INFO,
+    OPT_COPIES,
+    OPT_PRIORITY,
+    OPT_PROFILE,
+    OPT_FILESET_ID,
+    OPT_SPLIT,
+    OPT_NO_SPLIT,
+    OPT_VIEWER,
+    OPT_NO_VIEWER,
+    OPT_LOSSY,
+    OPT_NO_LOSSY,
+    OPT_NON_DICOM,
+    OPT_PRESERVE,
+    OPT_BARCODE,
+    OPT_BARCODE_SYMBOLOGY,
+    OPT_DISPOSITION,
+    OPT_NO_STORE,
+    OPT_NO_WAIT,
+    OPT_GET,
+    OPT_CANCEL,
+    OPT_TIMEOUT,
+    OPT_JSON,
+    OPT_VERBOSE,
+    OPT_DEBUG,
+    OPT_LOG_LEVEL,
+    OPT_HELP,
+    OPT_VERSION
+};
+
+static const tool_option option_table[] = {
+    {0, {NULL, NULL}, NULL, "network:"},
+    {OPT_CALLING_AE, {"-aet", NULL}, "TITLE", "calling AE title (default MCMSCU)"},
+    {OPT_CALLED_AE, {"-aec", NULL}, "TITLE", "called AE title (default MCMSCP)"},
+    {OPT_ACSE_TIMEOUT, {"--acse-timeout", NULL}, "S", "association timeout in seconds (default 30)"},
+    {OPT_DIMSE_TIMEOUT, {"--dimse-timeout", NULL}, "S", "DIMSE reply timeout in seconds (default 60)"},
+    {OPT_MAX_PDU, {"--max-pdu", NULL}, "BYTES", "maximum receive PDU (default 65536)"},
+    {0, {NULL, NULL}, NULL, "request:"},
+    {OPT_LABEL, {"--label", NULL}, "TEXT", "Label Text (2200,0002)"},
+    {OPT_LABEL_INFO, {"--label-info", NULL}, "YES|NO", "Label Using Information Extracted From Instances (2200,0001)"},
+    {OPT_COPIES, {"--copies", NULL}, "N", "Number of Copies (2000,0010), sent with Initiate"},
+    {OPT_PRIORITY, {"--priority", NULL}, "HIGH|MED|LOW", "Request Priority (2200,0020), sent with Initiate"},
+    {OPT_PROFILE, {"--profile", NULL}, "ID", "Requested Media Application Profile of every item (e.g. STD-GEN-CD)"},
+    {OPT_FILESET_ID, {"--fileset-id", NULL}, "ID", "Storage Media File-set ID (0088,0130)"},
+    {OPT_SPLIT, {"--split", NULL}, NULL, "Allow Media Splitting YES (2200,0007)"},
+    {OPT_NO_SPLIT, {"--no-split", NULL}, NULL, "Allow Media Splitting NO"},
+    {OPT_VIEWER, {"--viewer", NULL}, NULL, "Include Display Application YES (2200,0009)"},
+    {OPT_NO_VIEWER, {"--no-viewer", NULL}, NULL, "Include Display Application NO"},
+    {OPT_LOSSY, {"--lossy", NULL}, NULL, "Allow Lossy Compression YES (2200,000F)"},
+    {OPT_NO_LOSSY, {"--no-lossy", NULL}, NULL, "Allow Lossy Compression NO"},
+    {OPT_NON_DICOM, {"--non-dicom", NULL}, "TERM", "Include Non-DICOM Objects (2200,0008): NO, FOR_PHYSICIAN, ..."},
+    {OPT_PRESERVE, {"--preserve", NULL}, "YES|NO", "Preserve Composite Instances After Media Creation (2200,000A)"},
+    {OPT_BARCODE, {"--barcode", NULL}, "VALUE", "Barcode Value (2200,0005)"},
+    {OPT_BARCODE_SYMBOLOGY,
+     {"--barcode-symbology", NULL},
+     "T",
+     "Barcode Symbology (2200,0006): CODE128, CODE39, INTER_2_5, HIBC"},
+    {OPT_DISPOSITION, {"--disposition", NULL}, "TEXT", "Media Disposition (2200,0004)"},
+    {0, {NULL, NULL}, NULL, "workflow:"},
+    {OPT_NO_STORE, {"--no-store", NULL}, NULL, "do not send the files (the SCP has them); only reference them"},
+    {OPT_NO_WAIT, {"--no-wait", NULL}, NULL, "stop after Initiate and print the request's UID"},
+    {OPT_GET, {"--get", NULL}, "UID", "print the state of an existing request"},
+    {OPT_CANCEL, {"--cancel", NULL}, "UID", "cancel an existing request"},
+    {OPT_TIMEOUT, {"--timeout", NULL}, "S", "give up waiting after S seconds (default 0: wait for ever)"},
+    {0, {NULL, NULL}, NULL, "output:"},
+    {OPT_JSON, {"--json", NULL}, NULL, "print the result as one JSON object on standard output"},
+    {OPT_VERBOSE, {"-v", "--verbose"}, NULL, "more messages"},
+    {OPT_DEBUG, {"-d", "--debug"}, NULL, "debug messages"},
+    {OPT_LOG_LEVEL, {"--log-level", NULL}, "LEVEL", "error, warning, info, debug or trace"},
+    {OPT_HELP, {"-h", "--help"}, NULL, "this help"},
+    {OPT_VERSION, {"--version", NULL}, NULL, "the version"},
+};
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -68,43 +157,11 @@ static void usage(FILE *out)
             "\n"
             "Send DICOM files to a Media Creation Management SCP and make media from them:\n"
             "C-STORE the files, N-CREATE a request, N-ACTION Initiate it, N-GET until DONE or FAILURE.\n"
-            "\n"
-            "network:\n"
-            "  -aet TITLE              calling AE title (default MCMSCU)\n"
-            "  -aec TITLE              called AE title (default MCMSCP)\n"
-            "  --acse-timeout S        association timeout in seconds (default 30)\n"
-            "  --dimse-timeout S       DIMSE reply timeout in seconds (default 60)\n"
-            "  --max-pdu BYTES         maximum receive PDU (default 65536)\n"
-            "request:\n"
-            "  --label TEXT            Label Text (2200,0002)\n"
-            "  --label-info YES|NO     Label Using Information Extracted From Instances (2200,0001)\n"
-            "  --copies N              Number of Copies (2000,0010), sent with Initiate\n"
-            "  --priority HIGH|MED|LOW Request Priority (2200,0020), sent with Initiate\n"
-            "  --profile ID            Requested Media Application Profile of every item (e.g. STD-GEN-CD)\n"
-            "  --fileset-id ID         Storage Media File-set ID (0088,0130)\n"
-            "  --split, --no-split     Allow Media Splitting YES / NO (2200,0007)\n"
-            "  --viewer, --no-viewer   Include Display Application YES / NO (2200,0009)\n"
-            "  --lossy, --no-lossy     Allow Lossy Compression YES / NO (2200,000F)\n"
-            "  --non-dicom TERM        Include Non-DICOM Objects (2200,0008): NO, FOR_PHYSICIAN, ...\n"
-            "  --preserve YES|NO       Preserve Composite Instances After Media Creation (2200,000A)\n"
-            "  --barcode VALUE         Barcode Value (2200,0005)\n"
-            "  --barcode-symbology T   Barcode Symbology (2200,0006): CODE128, CODE39, INTER_2_5, HIBC\n"
-            "  --disposition TEXT      Media Disposition (2200,0004)\n"
-            "workflow:\n"
-            "  --no-store              do not send the files (the SCP has them); only reference them\n"
-            "  --no-wait               stop after Initiate and print the request's UID\n"
-            "  --get UID               print the state of an existing request\n"
-            "  --cancel UID            cancel an existing request\n"
-            "  --timeout S             give up waiting after S seconds (default 0: wait for ever)\n"
-            "output:\n"
-            "  --json                  print the result as one JSON object on standard output\n"
-            "  -v, --verbose           more messages; -d, --debug: debug messages\n"
-            "  --log-level LEVEL       error, warning, info, debug or trace\n"
-            "  -h, --help              this help;  --version: the version\n"
-            "\n"
-            "exit codes: 0 done, 1 job failed, 2 refused by the SCP, 3 network error, 4 timeout,\n"
-            "            5 local error, 64 bad usage\n",
+            "\n",
             program, program, program);
+    tool_print_options(out, option_table, sizeof option_table / sizeof option_table[0], 27);
+    fputc('\n', out);
+    tool_print_exit_codes(out, exit_codes, sizeof exit_codes / sizeof exit_codes[0]);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -146,163 +203,99 @@ static int yes_no(const char *value)
     return value != NULL && (strcmp(value, "YES") == 0 || strcmp(value, "NO") == 0);
 }
 
-/* Options that take a value; everything else starting with '-' is a flag. */
-static int takes_value(const char *name)
+/* The options in the order given (the last of a repeated one wins), then the positional
+ * arguments. Returns -1 to go on, or an exit code. */
+static int parse_options(tool_parser *parser, options *o, char **positional)
 {
-    static const char *const names[] = {"-aet",       "--acse-timeout", "--dimse-timeout",     "--max-pdu",
-                                        "-aec",       "--label",        "--label-info",        "--copies",
-                                        "--priority", "--profile",      "--fileset-id",        "--non-dicom",
-                                        "--preserve", "--barcode",      "--barcode-symbology", "--disposition",
-                                        "--get",      "--cancel",       "--timeout",           "--log-level"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Parse the command line in DCMTK's style: -aet/-aec, GNU long options (--name value or
- * --name=value), -v/-d, then positional arguments. Returns -1 to go on, or an exit code. */
-static int parse_arguments(int argc, char **argv, options *o)
-{
-    int npos = 0;
-    memset(o, 0, sizeof *o);
-    o->calling_ae = "MCMSCU";
-    o->called_ae = "MCMSCP";
-    o->log_level = MCM_LOG_WARNING;
-    o->acse_timeout = 30;
-    o->dimse_timeout = 60;
-    o->max_pdu = 65536;
-    /* At most argc - 1 positional arguments: any number of files. */
-    char **positional = o->positional = calloc((size_t)argc, sizeof *positional);
-    if (positional == NULL) {
-        note("out of memory");
-        return EXIT_LOCAL;
-    }
-    int only_positional = 0;
-    for (int i = 1; i < argc; i++) {
-        char *arg = argv[i];
-        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
-            positional[npos++] = arg;
-            continue;
-        }
-        if (strcmp(arg, "--") == 0) {
-            only_positional = 1;
-            continue;
-        }
-        char name[64];
-        const char *v = NULL;
-        const char *eq = strchr(arg, '=');
-        if (strncmp(arg, "--", 2) == 0 && eq != NULL) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
-            v = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", arg);
-        }
-        if (takes_value(name)) {
-            if (v == NULL && i + 1 < argc)
-                v = argv[++i];
-            if (v == NULL)
-                return usage_error("option %s needs a value", name);
-        } else if (v != NULL) {
-            return usage_error("option %s takes no value", name);
-        }
-#define IS(x) (strcmp(name, (x)) == 0)
-        if (IS("-h") || IS("--help")) {
-            usage(stdout);
-            return EXIT_DONE;
-        } else if (IS("--version")) {
-            printf("%s %s (dcmmcm %s)\n", program, MCM_VERSION_STRING, mcm_version());
-            return EXIT_DONE;
-        } else if (IS("-v") || IS("--verbose")) {
+    int npos = 0, id;
+    while ((id = tool_parse_next(parser)) != TOOL_PARSE_END) {
+        const char *v = parser->value;
+        const char *name = parser->name;
+        unsigned n;
+        switch (id) {
+        case TOOL_PARSE_POSITIONAL: positional[npos++] = (char *)v; break;
+        case TOOL_PARSE_MISSING_VALUE: return usage_error("option %s needs a value", name);
+        case TOOL_PARSE_UNEXPECTED_VALUE: return usage_error("option %s takes no value", name);
+        case TOOL_PARSE_UNKNOWN: return usage_error("unknown option %s", name);
+        case OPT_HELP: usage(stdout); return EXIT_DONE;
+        case OPT_VERSION: printf("%s %s (dcmmcm %s)\n", program, MCM_VERSION_STRING, mcm_version()); return EXIT_DONE;
+        case OPT_VERBOSE:
             o->log_level = MCM_LOG_INFO;
             o->verbose = 1;
-        } else if (IS("-d") || IS("--debug")) {
+            break;
+        case OPT_DEBUG:
             o->log_level = MCM_LOG_DEBUG;
             o->verbose = 1;
-        } else if (IS("--no-store")) {
-            o->no_store = 1;
-        } else if (IS("--no-wait")) {
-            o->no_wait = 1;
-        } else if (IS("--json")) {
-            o->json = 1;
-        } else if (IS("--split")) {
-            o->split = "YES";
-        } else if (IS("--no-split")) {
-            o->split = "NO";
-        } else if (IS("--viewer")) {
-            o->viewer = "YES";
-        } else if (IS("--no-viewer")) {
-            o->viewer = "NO";
-        } else if (IS("--lossy")) {
-            o->lossy = "YES";
-        } else if (IS("--no-lossy")) {
-            o->lossy = "NO";
-        } else {
-            unsigned n;
-            if (IS("-aet")) {
-                o->calling_ae = v;
-            } else if (IS("-aec")) {
-                o->called_ae = v;
-            } else if (IS("--label")) {
-                o->label_text = v;
-            } else if (IS("--label-info")) {
-                if (!yes_no(v))
-                    return usage_error("--label-info takes YES or NO, not \"%s\"", v);
-                o->label_info = v;
-            } else if (IS("--preserve")) {
-                if (!yes_no(v))
-                    return usage_error("--preserve takes YES or NO, not \"%s\"", v);
-                o->preserve = v;
-            } else if (IS("--copies")) {
-                if (!parse_unsigned(v, MCM_MAX_COPIES, &n) || n == 0)
-                    return usage_error("--copies takes a number from 1 to %d, not \"%s\"", MCM_MAX_COPIES, v);
-                o->copies = (int)n;
-            } else if (IS("--priority")) {
-                if (mcm_priority_parse(v, &o->priority) != MCM_OK)
-                    return usage_error("--priority takes HIGH, MED or LOW, not \"%s\"", v);
-            } else if (IS("--profile")) {
-                o->profile = v;
-            } else if (IS("--fileset-id")) {
-                o->fileset_id = v;
-            } else if (IS("--non-dicom")) {
-                o->non_dicom = v;
-            } else if (IS("--barcode")) {
-                o->barcode = v;
-            } else if (IS("--barcode-symbology")) {
-                o->symbology = v;
-            } else if (IS("--disposition")) {
-                o->disposition = v;
-            } else if (IS("--get")) {
-                o->get_uid = v;
-            } else if (IS("--cancel")) {
-                o->cancel_uid = v;
-            } else if (IS("--timeout")) {
-                if (!parse_unsigned(v, 30u * 86400u, &o->timeout_s))
-                    return usage_error("--timeout takes seconds, not \"%s\"", v);
-            } else if (IS("--acse-timeout") || IS("--dimse-timeout")) {
-                if (!parse_unsigned(v, 86400, &n) || n == 0)
-                    return usage_error("%s takes seconds (1 or more), not \"%s\"", name, v);
-                *(IS("--acse-timeout") ? &o->acse_timeout : &o->dimse_timeout) = (int)n;
-            } else if (IS("--max-pdu")) {
-                if (!parse_unsigned(v, 131072, &n) || n < 4096)
-                    return usage_error("--max-pdu takes 4096 to 131072, not \"%s\"", v);
-                o->max_pdu = n;
-            } else if (IS("--log-level")) {
-                static const char *const levels[] = {"error", "warning", "info", "debug", "trace"};
-                int found = 0;
-                for (int k = 0; k < 5; k++)
-                    if (strcmp(v, levels[k]) == 0) {
-                        o->log_level = (mcm_log_level)k;
-                        found = 1;
-                    }
-                if (!found)
-                    return usage_error("--log-level takes error, warning, info, debug or trace, not \"%s\"", v);
-                o->verbose = o->log_level >= MCM_LOG_INFO;
-            } else {
-                return usage_error("unknown option %s", name);
-            }
+            break;
+        case OPT_NO_STORE: o->no_store = 1; break;
+        case OPT_NO_WAIT: o->no_wait = 1; break;
+        case OPT_JSON: o->json = 1; break;
+        case OPT_SPLIT: o->split = "YES"; break;
+        case OPT_NO_SPLIT: o->split = "NO"; break;
+        case OPT_VIEWER: o->viewer = "YES"; break;
+        case OPT_NO_VIEWER: o->viewer = "NO"; break;
+        case OPT_LOSSY: o->lossy = "YES"; break;
+        case OPT_NO_LOSSY: o->lossy = "NO"; break;
+        case OPT_CALLING_AE: o->calling_ae = v; break;
+        case OPT_CALLED_AE: o->called_ae = v; break;
+        case OPT_LABEL: o->label_text = v; break;
+        case OPT_LABEL_INFO:
+            if (!yes_no(v))
+                return usage_error("--label-info takes YES or NO, not \"%s\"", v);
+            o->label_info = v;
+            break;
+        case OPT_PRESERVE:
+            if (!yes_no(v))
+                return usage_error("--preserve takes YES or NO, not \"%s\"", v);
+            o->preserve = v;
+            break;
+        case OPT_COPIES:
+            if (!parse_unsigned(v, MCM_MAX_COPIES, &n) || n == 0)
+                return usage_error("--copies takes a number from 1 to %d, not \"%s\"", MCM_MAX_COPIES, v);
+            o->copies = (int)n;
+            break;
+        case OPT_PRIORITY:
+            if (mcm_priority_parse(v, &o->priority) != MCM_OK)
+                return usage_error("--priority takes HIGH, MED or LOW, not \"%s\"", v);
+            break;
+        case OPT_PROFILE: o->profile = v; break;
+        case OPT_FILESET_ID: o->fileset_id = v; break;
+        case OPT_NON_DICOM: o->non_dicom = v; break;
+        case OPT_BARCODE: o->barcode = v; break;
+        case OPT_BARCODE_SYMBOLOGY: o->symbology = v; break;
+        case OPT_DISPOSITION: o->disposition = v; break;
+        case OPT_GET: o->get_uid = v; break;
+        case OPT_CANCEL: o->cancel_uid = v; break;
+        case OPT_TIMEOUT:
+            if (!parse_unsigned(v, 30u * 86400u, &o->timeout_s))
+                return usage_error("--timeout takes seconds, not \"%s\"", v);
+            break;
+        case OPT_ACSE_TIMEOUT:
+        case OPT_DIMSE_TIMEOUT:
+            if (!parse_unsigned(v, 86400, &n) || n == 0)
+                return usage_error("%s takes seconds (1 or more), not \"%s\"", name, v);
+            *(id == OPT_ACSE_TIMEOUT ? &o->acse_timeout : &o->dimse_timeout) = (int)n;
+            break;
+        case OPT_MAX_PDU:
+            if (!parse_unsigned(v, 131072, &n) || n < 4096)
+                return usage_error("--max-pdu takes 4096 to 131072, not \"%s\"", v);
+            o->max_pdu = n;
+            break;
+        case OPT_LOG_LEVEL: {
+            static const char *const levels[] = {"error", "warning", "info", "debug", "trace"};
+            int found = 0;
+            for (int k = 0; k < 5; k++)
+                if (strcmp(v, levels[k]) == 0) {
+                    o->log_level = (mcm_log_level)k;
+                    found = 1;
+                }
+            if (!found)
+                return usage_error("--log-level takes error, warning, info, debug or trace, not \"%s\"", v);
+            o->verbose = o->log_level >= MCM_LOG_INFO;
+            break;
         }
-#undef IS
+        default: return usage_error("unknown option %s", name); /* a row without a case: a bug here */
+        }
     }
     if (o->get_uid != NULL && o->cancel_uid != NULL)
         return usage_error("--get and --cancel cannot be combined");
@@ -323,6 +316,31 @@ static int parse_arguments(int argc, char **argv, options *o)
         return usage_error("no files or directories given");
     }
     return -1;
+}
+
+/* Parse the command line (option_table): DCMTK's -aet/-aec/-v/-d, GNU long options as --name value
+ * or --name=value, and the positional arguments, mixed in any order. Returns -1 to go on, or an
+ * exit code. */
+static int parse_arguments(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->calling_ae = "MCMSCU";
+    o->called_ae = "MCMSCP";
+    o->log_level = MCM_LOG_WARNING;
+    o->acse_timeout = 30;
+    o->dimse_timeout = 60;
+    o->max_pdu = 65536;
+    /* At most argc - 1 positional arguments: any number of files. */
+    char **positional = o->positional = calloc((size_t)argc, sizeof *positional);
+    tool_parser parser;
+    if (positional == NULL ||
+        tool_parser_init(&parser, option_table, sizeof option_table / sizeof option_table[0], argc, argv) != 0) {
+        note("out of memory");
+        return EXIT_LOCAL;
+    }
+    int code = parse_options(&parser, o, positional);
+    tool_parser_free(&parser);
+    return code;
 }
 
 static void log_to_stderr(mcm_log_level level, const char *message, void *user)
@@ -399,7 +417,7 @@ static int collect(file_list *files, const char *path, int verbose)
             n++;
         }
         closedir(dir);
-        if (ok)
+        if (ok && n > 1) /* an empty directory has no array: qsort must not see NULL (C11 7.22.5) */
             qsort(names, n, sizeof *names, compare_names);
         for (size_t i = 0; i < n; i++) {
             if (ok)

@@ -928,7 +928,7 @@ START_TEST(test_exit_timeout)
 }
 END_TEST
 
-/* 5: no DICOM file among the paths; a path that does not exist. */
+/* 5: no DICOM file among the paths; a path that does not exist; an empty directory. */
 START_TEST(test_exit_local)
 {
     world w;
@@ -939,6 +939,13 @@ START_TEST(test_exit_local)
     scu_run(&w, "127.0.0.1 %u '%s/none'", (unsigned)mcm_test_free_port(), w.dir);
     ASSERT_EXIT(&w, 5);
     ASSERT_STDERR_HAS(&w, "cannot read");
+    /* An empty directory: nothing to send (and under UBSan, no qsort of a NULL array). */
+    char empty[4200];
+    snprintf(empty, sizeof empty, "%s/empty", w.dir);
+    ck_assert_int_eq(mkdir(empty, 0755), 0);
+    scu_run(&w, "127.0.0.1 %u '%s'", (unsigned)mcm_test_free_port(), empty);
+    ASSERT_EXIT(&w, 5);
+    ASSERT_STDERR_HAS(&w, "no DICOM files found in the 1 path given");
     world_cleanup(&w);
 }
 END_TEST
