@@ -91,7 +91,7 @@ static int check_options(const mcm_scp_options *o)
         return mcm_fail(MCM_EINVAL, "mcm_scp_options.max_copies %u is not in 1..%d", o->max_copies, MCM_MAX_COPIES);
     if (o->acse_timeout_seconds < 0 || o->dimse_timeout_seconds < 0)
         return mcm_fail(MCM_EINVAL, "mcm_scp_options timeouts must not be negative");
-    if (o->max_pdu != 0 && (o->max_pdu < 4096 || o->max_pdu > 131072)) /* 0: the default (lib/dcmtk/scp.cc) */
+    if (o->max_pdu != 0 && (o->max_pdu < 4096 || o->max_pdu > 131072)) /* 0: the default (lib/dcmtk/scp_negotiate.cc) */
         return mcm_fail(MCM_EINVAL, "mcm_scp_options.max_pdu %u is not in 4096..131072 (DCMTK's range)",
                         (unsigned)o->max_pdu);
     const int64_t retention[3] = {o->retention_idle_seconds, o->retention_done_seconds, o->retention_instance_seconds};

@@ -2,7 +2,7 @@
  * lib/scp/service.h: the SCP's behaviour, independent of the network: the interface lib/dcmtk calls
  * (lib/scp/service.c and the files split from it by job, listed in lib/scp/service_internal.h).
  *
- * lib/dcmtk/scp.cc decodes each DIMSE request into C data and calls one function here; the
+ * lib/dcmtk/scp_session.cc decodes each DIMSE request into C data and calls one function here; the
  * function runs validation, the authorise callback, the state machine (lib/core/job.c) and the job
  * store (lib/scp/store.c), and returns the reply as an mcm_response (status, Error Comment, Offending
  * Element, Attribute Identifier List, Action Type ID...) plus any data to send back. The network

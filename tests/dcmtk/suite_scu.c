@@ -1061,13 +1061,15 @@ START_TEST(wait_times_out)
     mcm_test_reply p = {.status = 0, .data = pending};
     mcm_test_peer_push_reply(peer, &p);
     mcm_wait_options w = MCM_WAIT_OPTIONS_INIT;
+    /* Pauses of 10 and then 20 ms in a 600 ms budget: dozens of polls on an idle machine, and
+     * still at least 3 on a loaded one under ASan (150 ms once gave fewer there). */
     w.initial_interval_ms = 10;
-    w.max_interval_ms = 40;
-    w.timeout_ms = 150;
+    w.max_interval_ms = 20;
+    w.timeout_ms = 600;
     mcm_response r;
     double t0 = mcm_test_now_ms();
     ck_assert_int_eq(mcm_scu_wait(scu, "1.2.3.4.8", &w, &got, &r), MCM_ETIMEOUT);
-    ck_assert_double_ge(mcm_test_now_ms() - t0, 150.0);
+    ck_assert_double_ge(mcm_test_now_ms() - t0, 600.0);
     ck_assert_ptr_null(got);
     ck_assert_msg(strstr(mcm_last_error(), "PENDING") != NULL, "%s", mcm_last_error());
     ck_assert_uint_ge(mcm_test_peer_received_count(peer), 3);
